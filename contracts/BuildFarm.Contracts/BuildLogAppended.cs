@@ -1,0 +1,17 @@
+namespace BuildFarm.Contracts;
+
+/// <summary>
+/// A batch of log text from one stream of one attempt. <see cref="Offset"/> is the byte offset of the
+/// batch in that stream, so a reader can put batches in order and spot a gap or a repeat.
+/// </summary>
+public sealed record BuildLogAppended
+{
+    public required Guid BuildId { get; init; }
+    public required int Attempt { get; init; }
+    /// <summary>stdout, stderr, build or root.</summary>
+    public required string Stream { get; init; }
+    public required long Sequence { get; init; }
+    public required long Offset { get; init; }
+    public required string Text { get; init; }
+    public required DateTimeOffset At { get; init; }
+}

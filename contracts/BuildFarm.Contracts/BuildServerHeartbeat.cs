@@ -1,0 +1,21 @@
+namespace BuildFarm.Contracts;
+
+/// <summary>A build server announces itself at start and then every few seconds.</summary>
+public sealed record BuildServerHeartbeat
+{
+    public required string ServerId { get; init; }
+    public required string Host { get; init; }
+    public required IReadOnlyList<string> Architectures { get; init; }
+    /// <summary>Toolchains the server really has: "rpmbuild", "mock:&lt;config&gt;".</summary>
+    public required IReadOnlyList<string> Toolchains { get; init; }
+    public required int MaxConcurrentBuilds { get; init; }
+    public required int ActiveBuilds { get; init; }
+    public required double CpuPercent { get; init; }
+    public required double MemoryPercent { get; init; }
+    public required double DiskPercent { get; init; }
+    public required bool Maintenance { get; init; }
+    public required string Version { get; init; }
+    /// <summary>How often the server sends a heartbeat; three missed ones make it Offline.</summary>
+    public required TimeSpan Interval { get; init; }
+    public required DateTimeOffset SentAt { get; init; }
+}

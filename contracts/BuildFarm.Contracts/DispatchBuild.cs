@@ -1,0 +1,19 @@
+namespace BuildFarm.Contracts;
+
+/// <summary>Command from the Scheduler to one build server: run this attempt of the build.</summary>
+public sealed record DispatchBuild
+{
+    public required Guid BuildId { get; init; }
+    public required int Attempt { get; init; }
+    public required string ServerId { get; init; }
+    public required string SourceRepository { get; init; }
+    public required string Branch { get; init; }
+    public required string CommitHash { get; init; }
+    public required string TargetArchitecture { get; init; }
+    public required string Toolchain { get; init; }
+    public string? SpecPath { get; init; }
+    public required string Priority { get; init; }
+    public required DateTimeOffset DispatchedAt { get; init; }
+    /// <summary>The longest the build may run before it is stopped and reported as timed out.</summary>
+    public required int MaxBuildMinutes { get; init; }
+}

@@ -1,0 +1,17 @@
+namespace BuildFarm.Contracts;
+
+/// <summary>The farm's one settings record (the Settings service owns it).</summary>
+public sealed record FarmSettings
+{
+    public int MaxConcurrentBuilds { get; init; } = 4;
+    public int CleanupBuildsAfterDays { get; init; } = 30;
+    public int CleanupReposAfterDays { get; init; } = 7;
+    public bool AutoSyncProjects { get; init; } = true;
+    public int SyncIntervalHours { get; init; } = 6;
+    public int RepositorySyncIntervalMinutes { get; init; } = 30;
+    public int MaxQueueSize { get; init; } = 1000;
+    public int SlotWaitTimeoutSeconds { get; init; } = 300;
+    public int MaxBuildMinutes { get; init; } = 120;
+    public int MaxRetries { get; init; } = 3;
+    public int UtilizationThresholdPercent { get; init; } = 85;
+}

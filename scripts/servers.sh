@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# Starts and stops the farm's servers (PostgreSQL, Redis, RabbitMQ) on loopback, all state in one folder.
+# Sourced by ./farm. Every function takes the state folder first; ports come from the environment:
+#   PG_PORT REDIS_PORT AMQP_PORT AMQP_MGMT_PORT AMQP_DIST_PORT RABBIT_NODE
+# Processes are tracked and stopped by PID, never by name.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+log() { printf '[farm] %s\n' "$*" >&2; }
+die() { printf '[farm] error: %s\n' "$*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(head -n 1 "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port seconds what
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do port_open "$1" && return 0; sleep 0.1; done
+  die "$3 did not open port $1 within $2 s"
+}
+
+install_packages() {
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  command -v rpmbuild >/dev/null || missing+=(rpm)
+  command -v createrepo_c >/dev/null || missing+=(createrepo-c)
+  command -v git >/dev/null || missing+=(git)
+  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || missing+=(postgresql)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} (Debian packages)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  fi
+}
+
+postgres_start() { # dir
+  local dir=$1/postgres
+  mkdir -p "$dir"
+  chown postgres:postgres "$dir"
+  if pid_alive "$dir/data/postmaster.pid"; then return 0; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -A trust -U buildfarm -E UTF8 >"$dir/initdb.log" 2>&1 \
+      || die "initdb failed: see $dir/initdb.log"
+  fi
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" \
+    -o "-k $dir -c listen_addresses=127.0.0.1 -p $PG_PORT -c max_connections=300 -c fsync=${PG_FSYNC:-on}" \
+    -l "$dir/log" -w -t 60 start >/dev/null || die "PostgreSQL did not start: see $dir/log"
+}
+
+postgres_stop() {
+  local dir=$1/postgres
+  pid_alive "$dir/data/postmaster.pid" || return 0
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+}
+
+redis_start() {
+  local dir=$1/redis
+  mkdir -p "$dir"
+  pid_alive "$dir/redis.pid" && return 0
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null \
+    || die "Redis did not start: see $dir/redis.log"
+  wait_port "$REDIS_PORT" 20 Redis
+}
+
+redis_stop() {
+  local dir=$1/redis
+  pid_alive "$dir/redis.pid" || return 0
+  local pid; pid=$(cat "$dir/redis.pid")
+  kill "$pid" 2>/dev/null
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+rabbit_env() {
+  local rb=$1/rabbitmq
+  export HOME=$rb RABBITMQ_CONFIG_FILE=$rb/rabbitmq.conf RABBITMQ_CONF_ENV_FILE=$rb/rabbitmq-env.conf \
+    RABBITMQ_MNESIA_BASE=$rb/mnesia RABBITMQ_LOG_BASE=$rb/log RABBITMQ_ENABLED_PLUGINS_FILE=$rb/enabled_plugins \
+    RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_PID_FILE=$rb/rabbit.pid RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$AMQP_DIST_PORT \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export PATH=/usr/lib/rabbitmq/bin:$PATH
+}
+
+rabbit_start() {
+  local rb=$1/rabbitmq
+  mkdir -p "$rb/log" "$rb/mnesia"
+  pid_alive "$rb/rabbit.pid" && return 0
+  cat >"$rb/rabbitmq.conf" <<CONF
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $AMQP_MGMT_PORT
+loopback_users.guest = true
+CONF
+  echo '[rabbitmq_management].' >"$rb/enabled_plugins"
+  : >"$rb/rabbitmq-env.conf"
+  (
+    rabbit_env "$1"
+    # epmd is started by the node if none runs; remember a new one so 'down' can stop it by PID.
+    local had_epmd=0
+    port_open 4369 && had_epmd=1
+    setsid /usr/lib/rabbitmq/bin/rabbitmq-server >"$rb/out.log" 2>&1 </dev/null &
+    echo $! >"$rb/launcher.pid"
+    for _ in $(seq 600); do [ -s "$rb/rabbit.pid" ] && break; sleep 0.1; done
+    rabbitmqctl -q wait --timeout 120 "$rb/rabbit.pid" >/dev/null 2>&1 || die "RabbitMQ did not start: see $rb/out.log"
+    if [ $had_epmd = 0 ]; then
+      pgrep -x -u "$(id -u)" epmd | head -n 1 >"$rb/epmd.pid" 2>/dev/null || true
+    fi
+  )
+  wait_port "$AMQP_PORT" 60 RabbitMQ
+}
+
+rabbit_stop() {
+  local rb=$1/rabbitmq
+  if pid_alive "$rb/rabbit.pid"; then
+    local pid; pid=$(cat "$rb/rabbit.pid")
+    ( rabbit_env "$1"; rabbitmqctl -q stop "$rb/rabbit.pid" >/dev/null 2>&1 ) || kill "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  if [ -s "$rb/epmd.pid" ]; then
+    # Stop epmd only if no other node is still registered with it.
+    if ! (rabbit_env "$1"; epmd -names 2>/dev/null | grep -q '^name '); then
+      kill "$(cat "$rb/epmd.pid")" 2>/dev/null || true
+      rm -f "$rb/epmd.pid"
+    fi
+  fi
+  rm -f "$rb/rabbit.pid" "$rb/launcher.pid"
+}
+
+servers_start() { # dir
+  mkdir -p "$1"
+  postgres_start "$1" & local pg=$!
+  redis_start "$1" & local rd=$!
+  rabbit_start "$1" & local rb=$!
+  wait $pg || die "PostgreSQL failed"
+  wait $rd || die "Redis failed"
+  wait $rb || die "RabbitMQ failed"
+}
+
+servers_stop() {
+  rabbit_stop "$1"
+  redis_stop "$1"
+  postgres_stop "$1"
+}
