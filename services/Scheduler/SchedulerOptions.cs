@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BuildFarm.Scheduler;
+
+/// <summary>The Scheduler's own timings (section "Scheduler"). Farm-wide limits come from Settings.</summary>
+public sealed class SchedulerOptions
+{
+    public const string Section = "Scheduler";
+
+    /// <summary>How long a build server has to acknowledge a dispatch before the build goes elsewhere.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan DispatchAckTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Added to the slot-wait timeout before the Scheduler gives up on a build that never started.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StartMargin { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Added to the maximum build duration before the Scheduler stops a build that the worker did not stop.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan BuildTimeoutMargin { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a cancelled running build has to confirm before it is Cancelled anyway.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan CancelGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Backoff before the first retry after an infrastructure failure; doubles per attempt.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    [Range(typeof(TimeSpan), "00:00:00", "06:00:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the deadline monitor and the dispatcher's safety pass run.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    public TimeSpan MonitorInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Waiting time that raises a queued build's effective priority by one level (see <see cref="Dispatch.QueueOrder"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan AgingStep { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Duration assumed for a build with no measured history.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan DefaultBuildDuration { get; set; } = TimeSpan.FromMinutes(5);
+}

@@ -1,0 +1,400 @@
+using BuildFarm.Contracts;
+using BuildFarm.Domain;
+using BuildFarm.ServiceDefaults;
+using FluentValidation;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BuildFarm.Scheduler.StateMachines;
+
+/// <summary>
+/// A build's life: Queued → Dispatched → Building → Completed | Failed | Cancelled | TimedOut.
+/// A request that fails validation is answered with <see cref="BuildRejected"/> and never stored.
+/// <list type="bullet">
+/// <item>The dispatcher picks a server and sends <see cref="AssignBuild"/> for attempt n+1; the saga turns it into
+/// <see cref="DispatchBuild"/> to that server's queue.</item>
+/// <item>Worker events carry the attempt and server: an event from any other attempt is logged and ignored (fencing).</item>
+/// <item>Infrastructure failures go back to the queue with exponential backoff until the retry limit; build
+/// failures do not.</item>
+/// <item>Every state that waits on a worker has a deadline, checked by the deadline monitor.</item>
+/// </list>
+/// </summary>
+public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
+{
+    public BuildStateMachine(
+        IValidator<BuildRequested> validator,
+        FarmSettingsCache settings,
+        IOptions<SchedulerOptions> options,
+        TimeProvider time,
+        ILogger<BuildStateMachine> logger)
+    {
+        var o = options.Value;
+        InstanceState(x => x.CurrentState);
+
+        Event(() => Requested, e => e.CorrelateById(c => c.Message.BuildId));
+        Event(() => Assigned, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => RunAccepted, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => RunStarted, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => RunFinished, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => CancelRequested, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+        Event(() => DeadlineReached, e =>
+        {
+            e.CorrelateById(c => c.Message.BuildId);
+            e.OnMissingInstance(m => m.Discard());
+        });
+
+        OnUnhandledEvent(context =>
+        {
+            logger.LogInformation("Ignored {Event} for build {BuildId} in state {State}",
+                context.Event.Name, context.Instance.CorrelationId, context.Instance.CurrentState);
+            return context.Ignore();
+        });
+
+        Initially(
+            When(Requested)
+                .IfElse(c => validator.Validate(c.Message).IsValid,
+                    valid => valid
+                        .Then(c => Accept(c.Saga, c.Message, time.GetUtcNow()))
+                        .TransitionTo(Queued)
+                        .Publish(c => Queue(c.Saga)),
+                    invalid => invalid
+                        .Publish(c => new BuildRejected
+                        {
+                            BuildId = c.Message.BuildId,
+                            Errors = validator.Validate(c.Message).Errors
+                                .Select(e => new FieldError(e.PropertyName, e.ErrorMessage)).ToList(),
+                            RejectedAt = time.GetUtcNow(),
+                        })
+                        .Finalize()));
+
+        During(Queued,
+            When(Assigned, c => c.Message.Attempt == c.Saga.Attempt + 1)
+                .Then(c =>
+                {
+                    var now = time.GetUtcNow();
+                    c.Saga.Attempt = c.Message.Attempt;
+                    c.Saga.ServerId = c.Message.ServerId;
+                    c.Saga.DispatchedAt = now;
+                    c.Saga.AcceptedAt = null;
+                    c.Saga.RetryAt = null;
+                    c.Saga.DeadlineAt = now + o.DispatchAckTimeout;
+                    c.Saga.Record(nameof(Dispatched), now, $"dispatched to {c.Message.ServerId}");
+                })
+                .TransitionTo(Dispatched)
+                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Dispatch(c.Saga, settings.Current, time.GetUtcNow())),
+            When(Assigned, c => c.Message.Attempt != c.Saga.Attempt + 1)
+                .Then(c => Stale(logger, c.Saga, c.Message.Attempt, c.Message.ServerId, nameof(AssignBuild))),
+            When(CancelRequested)
+                .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message)))
+                .Then(c => c.Saga.CancelRequestedBy = c.Message.RequestedBy)
+                .TransitionTo(Cancelled)
+                .Publish(c => Cancelled(c.Saga)));
+
+        During(Dispatched, Building,
+            When(RunAccepted, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
+                .Then(c =>
+                {
+                    var now = time.GetUtcNow();
+                    c.Saga.AcceptedAt = now;
+                    c.Saga.DeadlineAt = now + TimeSpan.FromSeconds(settings.Current.SlotWaitTimeoutSeconds) + o.StartMargin;
+                }),
+            When(RunStarted, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
+                .Then(c =>
+                {
+                    var now = time.GetUtcNow();
+                    c.Saga.StartedAt = c.Message.StartedAt;
+                    c.Saga.FencingToken = c.Message.FencingToken;
+                    c.Saga.DeadlineAt = now + TimeSpan.FromMinutes(settings.Current.MaxBuildMinutes) + o.BuildTimeoutMargin;
+                    c.Saga.Record(nameof(Building), now, $"building on {c.Message.ServerId}");
+                })
+                .TransitionTo(Building)
+                .Publish(c => new BuildStarted
+                {
+                    BuildId = c.Saga.CorrelationId,
+                    Attempt = c.Saga.Attempt,
+                    ServerId = c.Saga.ServerId!,
+                    StartedAt = c.Saga.StartedAt!.Value,
+                    QueuedFor = c.Saga.StartedAt!.Value - c.Saga.SubmittedAt,
+                }),
+            When(CancelRequested)
+                .Then(c => BeginCancel(c.Saga, CancelReason(c.Message), c.Message.RequestedBy, time.GetUtcNow(), o))
+                .TransitionTo(Cancelling)
+                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Stop(c.Saga, BuildRunOutcome.Cancelled))));
+
+        During(Dispatched,
+            When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
+                .IfElse(c => c.Saga.AcceptedAt is null,
+                    unacknowledged => unacknowledged.Then(c => c.Saga.Reason =
+                        $"build server {c.Saga.ServerId} did not acknowledge the dispatch within {o.DispatchAckTimeout.TotalSeconds:0} s"),
+                    neverStarted => neverStarted.Then(c => c.Saga.Reason =
+                        $"build server {c.Saga.ServerId} accepted the build but did not start it in time"))
+                .Then(c => BeginRetryOrFail(c.Saga, c.Saga.Reason!, null, settings.Current, time.GetUtcNow(), o))
+                .IfElse(c => c.Saga.RetryAt is not null,
+                    retry => retry.TransitionTo(Queued).Publish(c => Queue(c.Saga)),
+                    fail => fail.TransitionTo(Failed).Publish(c => Failed(c.Saga)))));
+
+        During(Building,
+            When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
+                .Then(c => Finish(c.Saga, nameof(TimedOut), time.GetUtcNow(),
+                    $"build ran longer than {settings.Current.MaxBuildMinutes} min and the build server did not stop it"))
+                .TransitionTo(TimedOut)
+                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Stop(c.Saga, BuildRunOutcome.TimedOut))
+                .Publish(c => Failed(c.Saga)));
+
+        During(Dispatched, Building, Cancelling,
+            When(RunFinished, c => !IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
+                .Then(c => Stale(logger, c.Saga, c.Message.Attempt, c.Message.ServerId, nameof(BuildRunFinished))),
+            When(RunAccepted, c => !IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
+                .Then(c => Stale(logger, c.Saga, c.Message.Attempt, c.Message.ServerId, nameof(BuildRunAccepted))),
+            When(RunStarted, c => !IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
+                .Then(c => Stale(logger, c.Saga, c.Message.Attempt, c.Message.ServerId, nameof(BuildRunStarted))));
+
+        During(Dispatched, Building,
+            When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome == BuildRunOutcome.Succeeded)
+                .Then(c => Complete(c.Saga, c.Message))
+                .TransitionTo(Completed)
+                .Publish(c => new BuildCompleted
+                {
+                    BuildId = c.Saga.CorrelationId,
+                    Attempt = c.Saga.Attempt,
+                    ServerId = c.Saga.ServerId!,
+                    FinishedAt = c.Saga.FinishedAt!.Value,
+                    Duration = c.Saga.Duration ?? TimeSpan.Zero,
+                    Artifacts = c.Saga.Artifacts,
+                }),
+            When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId)
+                    && c.Message.Outcome is BuildRunOutcome.BuildFailed or BuildRunOutcome.TimedOut)
+                .Then(c => FinishRun(c.Saga, c.Message, c.Message.Outcome == BuildRunOutcome.TimedOut ? nameof(TimedOut) : nameof(Failed)))
+                .IfElse(c => c.Message.Outcome == BuildRunOutcome.TimedOut,
+                    timedOut => timedOut.TransitionTo(TimedOut),
+                    failed => failed.TransitionTo(Failed))
+                .Publish(c => Failed(c.Saga)),
+            When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId)
+                    && c.Message.Outcome is BuildRunOutcome.InfrastructureFailed or BuildRunOutcome.Cancelled)
+                .Then(c => BeginRetryOrFail(c.Saga, c.Message.Reason ?? "infrastructure failure", c.Message.ExitCode,
+                    settings.Current, time.GetUtcNow(), o))
+                .IfElse(c => c.Saga.RetryAt is not null,
+                    retry => retry.TransitionTo(Queued).Publish(c => Queue(c.Saga)),
+                    fail => fail.TransitionTo(Failed).Publish(c => Failed(c.Saga))));
+
+        During(Cancelling,
+            When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome == BuildRunOutcome.Succeeded)
+                .Then(c => Complete(c.Saga, c.Message))
+                .TransitionTo(Completed)
+                .Publish(c => new BuildCompleted
+                {
+                    BuildId = c.Saga.CorrelationId,
+                    Attempt = c.Saga.Attempt,
+                    ServerId = c.Saga.ServerId!,
+                    FinishedAt = c.Saga.FinishedAt!.Value,
+                    Duration = c.Saga.Duration ?? TimeSpan.Zero,
+                    Artifacts = c.Saga.Artifacts,
+                }),
+            When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome != BuildRunOutcome.Succeeded)
+                .Then(c => Finish(c.Saga, nameof(Cancelled), c.Message.FinishedAt, c.Saga.Reason, "the build server confirmed the stop"))
+                .TransitionTo(Cancelled)
+                .Publish(c => Cancelled(c.Saga)),
+            When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
+                .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), c.Saga.Reason,
+                    $"the build server did not confirm within {o.CancelGracePeriod.TotalSeconds:0} s"))
+                .TransitionTo(Cancelled)
+                .Publish(c => Cancelled(c.Saga)),
+            Ignore(CancelRequested));
+
+        During(Completed, Failed, Cancelled, TimedOut,
+            Ignore(Requested), Ignore(Assigned), Ignore(CancelRequested), Ignore(DeadlineReached),
+            Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
+
+        During(Queued, Dispatched, Building, Cancelling, Ignore(Requested));
+        During(Queued, Ignore(DeadlineReached), Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
+        During(Dispatched, Building, Cancelling, Ignore(Assigned));
+    }
+
+    public State Queued { get; private set; } = null!;
+    public State Dispatched { get; private set; } = null!;
+    public State Building { get; private set; } = null!;
+    /// <summary>A stop was sent to the build server; Cancelled when it confirms or the grace period ends.</summary>
+    public State Cancelling { get; private set; } = null!;
+    public State Completed { get; private set; } = null!;
+    public State Failed { get; private set; } = null!;
+    public State Cancelled { get; private set; } = null!;
+    public State TimedOut { get; private set; } = null!;
+
+    public Event<BuildRequested> Requested { get; private set; } = null!;
+    public Event<AssignBuild> Assigned { get; private set; } = null!;
+    public Event<BuildRunAccepted> RunAccepted { get; private set; } = null!;
+    public Event<BuildRunStarted> RunStarted { get; private set; } = null!;
+    public Event<BuildRunFinished> RunFinished { get; private set; } = null!;
+    public Event<CancelBuild> CancelRequested { get; private set; } = null!;
+    public Event<BuildDeadlineReached> DeadlineReached { get; private set; } = null!;
+
+    /// <summary>The receive queue of one build server.</summary>
+    public static Uri WorkerQueue(string serverId) => new($"queue:build-server-{serverId}");
+
+    private static void Accept(BuildState saga, BuildRequested request, DateTimeOffset now)
+    {
+        BuildPriorities.TryParse(request.Priority, out var priority);
+        saga.SourceRepository = request.SourceRepository.Trim();
+        saga.Branch = request.Branch.Trim();
+        saga.CommitHash = request.CommitHash.Trim().ToLowerInvariant();
+        saga.TargetArchitecture = request.TargetArchitecture;
+        saga.Toolchain = request.Toolchain;
+        saga.SpecPath = string.IsNullOrWhiteSpace(request.SpecPath) ? null : request.SpecPath.Trim();
+        saga.Priority = priority.ToName();
+        saga.RequestedServerId = ServerIds.Normalise(request.ServerId);
+        saga.SubmittedBy = string.IsNullOrWhiteSpace(request.SubmittedBy) ? "anonymous" : request.SubmittedBy;
+        saga.SubmittedAt = request.SubmittedAt ?? now;
+        saga.QueuedAt = now;
+        saga.Record("Queued", now, "submitted");
+    }
+
+    private static BuildQueued Queue(BuildState saga) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Priority = saga.Priority,
+        TargetArchitecture = saga.TargetArchitecture,
+        Toolchain = saga.Toolchain,
+        QueuedAt = saga.QueuedAt,
+        Attempt = saga.Attempt + 1,
+    };
+
+    private static DispatchBuild Dispatch(BuildState saga, FarmSettings settings, DateTimeOffset now) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Attempt = saga.Attempt,
+        ServerId = saga.ServerId!,
+        SourceRepository = saga.SourceRepository,
+        Branch = saga.Branch,
+        CommitHash = saga.CommitHash,
+        TargetArchitecture = saga.TargetArchitecture,
+        Toolchain = saga.Toolchain,
+        SpecPath = saga.SpecPath,
+        Priority = saga.Priority,
+        DispatchedAt = now,
+        MaxBuildMinutes = settings.MaxBuildMinutes,
+    };
+
+    private static StopBuildRun Stop(BuildState saga, BuildRunOutcome outcome) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Attempt = saga.Attempt,
+        As = outcome,
+        Reason = saga.Reason,
+    };
+
+    private static BuildFailed Failed(BuildState saga) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Attempt = saga.Attempt,
+        ServerId = saga.ServerId,
+        State = saga.CurrentState,
+        Reason = saga.Reason ?? "failed",
+        ExitCode = saga.ExitCode,
+        FinishedAt = saga.FinishedAt ?? DateTimeOffset.MinValue,
+        Duration = saga.Duration,
+    };
+
+    private static BuildCancelled Cancelled(BuildState saga) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Attempt = saga.Attempt,
+        ServerId = saga.ServerId,
+        CancelledBy = saga.CancelRequestedBy,
+        CancelledAt = saga.FinishedAt ?? DateTimeOffset.MinValue,
+    };
+
+    private static string CancelReason(CancelBuild message) =>
+        string.IsNullOrWhiteSpace(message.Reason)
+            ? $"cancelled by {message.RequestedBy ?? "request"}"
+            : $"cancelled by {message.RequestedBy ?? "request"}: {message.Reason}";
+
+    private static bool IsCurrent(BuildState saga, int attempt, string serverId) =>
+        attempt == saga.Attempt && string.Equals(serverId, saga.ServerId, StringComparison.Ordinal);
+
+    private static bool IsDue(BuildState saga, BuildDeadlineReached message, TimeProvider time) =>
+        message.Attempt == saga.Attempt && saga.DeadlineAt is { } deadline && deadline <= time.GetUtcNow();
+
+    private static void Stale(ILogger logger, BuildState saga, int attempt, string serverId, string what) =>
+        logger.LogWarning(
+            "Ignored stale {Message} for build {BuildId}: attempt {Attempt} on {ServerId}, current attempt {CurrentAttempt} on {CurrentServer}",
+            what, saga.CorrelationId, attempt, serverId, saga.Attempt, saga.ServerId);
+
+    private static void BeginCancel(BuildState saga, string reason, string? by, DateTimeOffset now, SchedulerOptions o)
+    {
+        saga.Reason = reason;
+        saga.CancelRequestedAt = now;
+        saga.CancelRequestedBy = by;
+        saga.DeadlineAt = now + o.CancelGracePeriod;
+        saga.Record(nameof(Cancelling), now, reason);
+    }
+
+    private static void Complete(BuildState saga, BuildRunFinished message)
+    {
+        saga.Artifacts = [.. message.Artifacts];
+        saga.ExitCode = message.ExitCode;
+        saga.Reason = null;
+        Finish(saga, nameof(Completed), message.FinishedAt, null);
+    }
+
+    private static void FinishRun(BuildState saga, BuildRunFinished message, string state)
+    {
+        saga.Artifacts = [.. message.Artifacts];
+        saga.ExitCode = message.ExitCode;
+        Finish(saga, state, message.FinishedAt, message.Reason ?? state.ToLowerInvariant());
+    }
+
+    private static void Finish(BuildState saga, string state, DateTimeOffset at, string? reason, string? note = null)
+    {
+        saga.Reason = reason;
+        saga.FinishedAt = at;
+        saga.DeadlineAt = null;
+        saga.Duration = saga.StartedAt is { } started ? at - started : null;
+        saga.Record(state, at, note is null ? reason : $"{reason}; {note}");
+    }
+
+    /// <summary>
+    /// After an infrastructure failure: back to the queue with exponential backoff while attempts remain
+    /// (attempts = 1 + maxRetries), else Failed with the last reason.
+    /// </summary>
+    private static void BeginRetryOrFail(BuildState saga, string reason, int? exitCode, FarmSettings settings, DateTimeOffset now, SchedulerOptions o)
+    {
+        saga.ExitCode = exitCode;
+        if (saga.Attempt <= settings.MaxRetries)
+        {
+            var delay = TimeSpan.FromTicks(Math.Min(o.RetryMaxDelay.Ticks, o.RetryBaseDelay.Ticks * (1L << Math.Min(saga.Attempt - 1, 20))));
+            saga.Reason = reason;
+            saga.RetryAt = now + delay;
+            saga.QueuedAt = now;
+            saga.DeadlineAt = null;
+            saga.StartedAt = null;
+            saga.Record("Queued", now, $"attempt {saga.Attempt} on {saga.ServerId} failed: {reason}; retry in {delay.TotalSeconds:0} s");
+            saga.ServerId = null;
+        }
+        else
+        {
+            saga.RetryAt = null;
+            Finish(saga, "Failed", now, $"{reason} (gave up after {saga.Attempt} attempts)");
+        }
+    }
+}
