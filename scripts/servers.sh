@@ -9,7 +9,23 @@ PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail 
 log() { printf '[farm] %s\n' "$*" >&2; }
 die() { printf '[farm] error: %s\n' "$*" >&2; exit 1; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(head -n 1 "$1")" 2>/dev/null; }
+# pid_alive PIDFILE [PATTERN]: the process named by the file's first line runs (and its command line
+# contains PATTERN, so a PID reused after a reboot is not taken for ours).
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid=$(head -n 1 "$1" 2>/dev/null) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "${2:-}" ] || proc_matches "$pid" "$2"
+}
+
+proc_matches() { # pid pattern: the process's command line contains pattern
+  [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"
+}
+
+# as_postgres CMD...: PostgreSQL refuses to run as root, so root runs it as the postgres user.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -37,30 +53,51 @@ install_packages() {
   fi
 }
 
-postgres_start() { # dir
+# postgres_dir STATE: the folder PostgreSQL's files live in, normally STATE/postgres. The postgres user
+# must reach it; when it cannot (e.g. a checkout under /root) or its socket path would be too long, the
+# files live in /var/tmp/buildfarm-postgres-HASH and STATE/postgres is a symbolic link to that folder.
+postgres_dir() { # state [create]
   local dir=$1/postgres
+  if [ -L "$dir" ]; then readlink -f "$dir"; return 0; fi
+  if [ "${2:-}" = create ] && [ ! -d "$dir" ] && [ "$(id -u)" = 0 ] && { ! runuser -u postgres -- test -x "$1" 2>/dev/null || [ ${#dir} -gt 90 ]; }; then
+    local alt; alt=/var/tmp/buildfarm-postgres-$(printf %s "$dir" | sha256sum | cut -c1-12)
+    mkdir -p "$alt"
+    ln -sfn "$alt" "$dir"
+    echo "$alt"
+    return 0
+  fi
+  echo "$dir"
+}
+
+postgres_running() { pid_alive "$(postgres_dir "$1")/data/postmaster.pid" postgres; }
+
+postgres_start() { # dir
+  mkdir -p "$1"
+  local dir; dir=$(postgres_dir "$1" create)
   mkdir -p "$dir"
-  chown postgres:postgres "$dir"
-  if pid_alive "$dir/data/postmaster.pid"; then return 0; fi
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+  if pid_alive "$dir/data/postmaster.pid" postgres; then return 0; fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -A trust -U buildfarm -E UTF8 >"$dir/initdb.log" 2>&1 \
+    as_postgres "$PG_BIN/initdb" -D "$dir/data" -A trust -U buildfarm -E UTF8 >"$dir/initdb.log" 2>&1 \
       || die "initdb failed: see $dir/initdb.log"
   fi
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" \
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" \
     -o "-k $dir -c listen_addresses=127.0.0.1 -p $PG_PORT -c max_connections=300 -c fsync=${PG_FSYNC:-on}" \
     -l "$dir/log" -w -t 60 start >/dev/null || die "PostgreSQL did not start: see $dir/log"
 }
 
 postgres_stop() {
-  local dir=$1/postgres
-  pid_alive "$dir/data/postmaster.pid" || return 0
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+  [ -e "$1/postgres" ] || return 0
+  local dir; dir=$(postgres_dir "$1")
+  pid_alive "$dir/data/postmaster.pid" postgres || return 0
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
 }
 
 redis_start() {
   local dir=$1/redis
   mkdir -p "$dir"
-  pid_alive "$dir/redis.pid" && return 0
+  pid_alive "$dir/redis.pid" redis-server && return 0
+  rm -f "$dir/redis.pid"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$dir" \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" --appendonly no >/dev/null \
     || die "Redis did not start: see $dir/redis.log"
@@ -69,7 +106,7 @@ redis_start() {
 
 redis_stop() {
   local dir=$1/redis
-  pid_alive "$dir/redis.pid" || return 0
+  pid_alive "$dir/redis.pid" redis-server || return 0
   local pid; pid=$(cat "$dir/redis.pid")
   kill "$pid" 2>/dev/null
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
@@ -89,7 +126,8 @@ rabbit_env() {
 rabbit_start() {
   local rb=$1/rabbitmq
   mkdir -p "$rb/log" "$rb/mnesia"
-  pid_alive "$rb/rabbit.pid" && return 0
+  pid_alive "$rb/rabbit.pid" beam && return 0
+  rm -f "$rb/rabbit.pid"
   cat >"$rb/rabbitmq.conf" <<CONF
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $AMQP_MGMT_PORT
@@ -115,7 +153,7 @@ CONF
 
 rabbit_stop() {
   local rb=$1/rabbitmq
-  if pid_alive "$rb/rabbit.pid"; then
+  if pid_alive "$rb/rabbit.pid" beam; then
     local pid; pid=$(cat "$rb/rabbit.pid")
     ( rabbit_env "$1"; rabbitmqctl -q stop "$rb/rabbit.pid" >/dev/null 2>&1 ) || kill "$pid" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -123,7 +161,9 @@ rabbit_stop() {
   fi
   if [ -s "$rb/epmd.pid" ]; then
     # Stop epmd only if no other node is still registered with it.
-    if ! (rabbit_env "$1"; epmd -names 2>/dev/null | grep -q '^name '); then
+    if ! pid_alive "$rb/epmd.pid" epmd; then
+      rm -f "$rb/epmd.pid"
+    elif ! (rabbit_env "$1"; epmd -names 2>/dev/null | grep -q '^name '); then
       kill "$(cat "$rb/epmd.pid")" 2>/dev/null || true
       rm -f "$rb/epmd.pid"
     fi

@@ -1,1 +1,3 @@
-namespace Placeholder;
+global using BuildFarm.Contracts;
+global using BuildFarm.Worker.Tests.Support;
+global using Xunit;

@@ -67,7 +67,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         OnUnhandledEvent(context =>
         {
             logger.LogInformation("Ignored {Event} for build {BuildId} in state {State}",
-                context.Event.Name, context.Instance.CorrelationId, context.Instance.CurrentState);
+                context.Event.Name, context.Saga.CorrelationId, context.Saga.CurrentState);
             return context.Ignore();
         });
 
@@ -109,7 +109,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message)))
                 .Then(c => c.Saga.CancelRequestedBy = c.Message.RequestedBy)
                 .TransitionTo(Cancelled)
-                .Publish(c => Cancelled(c.Saga)));
+                .Publish(c => CancelledEvent(c.Saga)));
 
         During(Dispatched, Building,
             When(RunAccepted, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
@@ -140,7 +140,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             When(CancelRequested)
                 .Then(c => BeginCancel(c.Saga, CancelReason(c.Message), c.Message.RequestedBy, time.GetUtcNow(), o))
                 .TransitionTo(Cancelling)
-                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Stop(c.Saga, BuildRunOutcome.Cancelled))));
+                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Stop(c.Saga, BuildRunOutcome.Cancelled)));
 
         During(Dispatched,
             When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
@@ -152,7 +152,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .Then(c => BeginRetryOrFail(c.Saga, c.Saga.Reason!, null, settings.Current, time.GetUtcNow(), o))
                 .IfElse(c => c.Saga.RetryAt is not null,
                     retry => retry.TransitionTo(Queued).Publish(c => Queue(c.Saga)),
-                    fail => fail.TransitionTo(Failed).Publish(c => Failed(c.Saga)))));
+                    fail => fail.TransitionTo(Failed).Publish(c => FailedEvent(c.Saga))));
 
         During(Building,
             When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
@@ -160,7 +160,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                     $"build ran longer than {settings.Current.MaxBuildMinutes} min and the build server did not stop it"))
                 .TransitionTo(TimedOut)
                 .Send(c => WorkerQueue(c.Saga.ServerId!), c => Stop(c.Saga, BuildRunOutcome.TimedOut))
-                .Publish(c => Failed(c.Saga)));
+                .Publish(c => FailedEvent(c.Saga)));
 
         During(Dispatched, Building, Cancelling,
             When(RunFinished, c => !IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
@@ -189,14 +189,14 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .IfElse(c => c.Message.Outcome == BuildRunOutcome.TimedOut,
                     timedOut => timedOut.TransitionTo(TimedOut),
                     failed => failed.TransitionTo(Failed))
-                .Publish(c => Failed(c.Saga)),
+                .Publish(c => FailedEvent(c.Saga)),
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId)
                     && c.Message.Outcome is BuildRunOutcome.InfrastructureFailed or BuildRunOutcome.Cancelled)
                 .Then(c => BeginRetryOrFail(c.Saga, c.Message.Reason ?? "infrastructure failure", c.Message.ExitCode,
                     settings.Current, time.GetUtcNow(), o))
                 .IfElse(c => c.Saga.RetryAt is not null,
                     retry => retry.TransitionTo(Queued).Publish(c => Queue(c.Saga)),
-                    fail => fail.TransitionTo(Failed).Publish(c => Failed(c.Saga))));
+                    fail => fail.TransitionTo(Failed).Publish(c => FailedEvent(c.Saga))));
 
         During(Cancelling,
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome == BuildRunOutcome.Succeeded)
@@ -214,12 +214,12 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome != BuildRunOutcome.Succeeded)
                 .Then(c => Finish(c.Saga, nameof(Cancelled), c.Message.FinishedAt, c.Saga.Reason, "the build server confirmed the stop"))
                 .TransitionTo(Cancelled)
-                .Publish(c => Cancelled(c.Saga)),
+                .Publish(c => CancelledEvent(c.Saga)),
             When(DeadlineReached, c => IsDue(c.Saga, c.Message, time))
                 .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), c.Saga.Reason,
                     $"the build server did not confirm within {o.CancelGracePeriod.TotalSeconds:0} s"))
                 .TransitionTo(Cancelled)
-                .Publish(c => Cancelled(c.Saga)),
+                .Publish(c => CancelledEvent(c.Saga)),
             Ignore(CancelRequested));
 
         During(Completed, Failed, Cancelled, TimedOut,
@@ -303,7 +303,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Reason = saga.Reason,
     };
 
-    private static BuildFailed Failed(BuildState saga) => new()
+    private static BuildFailed FailedEvent(BuildState saga) => new()
     {
         BuildId = saga.CorrelationId,
         Attempt = saga.Attempt,
@@ -315,7 +315,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Duration = saga.Duration,
     };
 
-    private static BuildCancelled Cancelled(BuildState saga) => new()
+    private static BuildCancelled CancelledEvent(BuildState saga) => new()
     {
         BuildId = saga.CorrelationId,
         Attempt = saga.Attempt,

@@ -12,7 +12,7 @@ local ttl = tonumber(ARGV[6])
 if not redis.call('ZSCORE', K_WAITERS, id) then
   local priority = tonumber(ARGV[5])
   local seq = redis.call('INCR', K_SEQ)
-  redis.call('ZADD', K_WAITERS, int((MAX_PRIORITY - priority) * 1099511627776 + seq), id)
+  redis.call('ZADD', K_WAITERS, int((MAX_PRIORITY + priority) * 1099511627776 - seq), id)
   redis.call('HSET', K_WINFO, id, cjson.encode({ w = ARGV[4], p = priority, s = int(now), g = int(ttl) }))
 end
 redis.call('ZADD', K_WEXP, int(now + ttl), id)

@@ -1,0 +1,142 @@
+using MassTransit.Middleware;
+using Npgsql;
+
+namespace BuildFarm.Persistence.Outbox;
+
+/// <summary>The SQL of the outbox relay and cleanup.</summary>
+internal static class OutboxStore
+{
+    private const string Columns = """
+        id, source, message_id, conversation_id, correlation_id, initiator_id, request_id, source_address,
+        destination_address, response_address, fault_address, content_type, message_type, body, headers, properties,
+        sent_time, expiration_time, available_at
+        """;
+
+    /// <summary>
+    /// Claims up to <paramref name="maxSources"/> sources for this transaction and returns their pending messages
+    /// (at most <paramref name="batchSize"/>) in id order. A source is claimed by locking its oldest pending row
+    /// (<c>FOR UPDATE SKIP LOCKED</c>): another relay skips that source until this transaction ends, so the
+    /// messages of one source are delivered in order while different sources are relayed in parallel.
+    /// </summary>
+    public static async Task<List<StoredOutboxMessage>> ClaimAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, int maxSources, int batchSize, CancellationToken cancellationToken)
+    {
+        var sources = new List<string>();
+        await using (var claim = new NpgsqlCommand("""
+            SELECT source FROM outbox_message
+            WHERE delivered_at IS NULL AND available_at <= now()
+              AND id IN (SELECT min(id) FROM outbox_message WHERE delivered_at IS NULL GROUP BY source)
+            ORDER BY id
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+            """, connection, transaction))
+        {
+            claim.Parameters.Add(new NpgsqlParameter { Value = maxSources });
+            await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                sources.Add(reader.GetString(0));
+            }
+        }
+        if (sources.Count == 0)
+        {
+            return [];
+        }
+
+        await using var load = new NpgsqlCommand($"""
+            SELECT {Columns} FROM outbox_message
+            WHERE source = ANY($1) AND delivered_at IS NULL
+            ORDER BY id
+            LIMIT $2
+            """, connection, transaction);
+        load.Parameters.Add(new NpgsqlParameter { Value = sources.ToArray() });
+        load.Parameters.Add(new NpgsqlParameter { Value = batchSize });
+        return await ReadAsync(load, cancellationToken);
+    }
+
+    public static async Task<List<OutboxMessageContext>> LoadForInboxAsync(
+        PostgresSession session, Guid inboxMessageId, Guid consumerId, int limit, CancellationToken cancellationToken)
+    {
+        await using var load = session.CreateCommand($"""
+            SELECT {Columns} FROM outbox_message
+            WHERE inbox_message_id = $1 AND inbox_consumer_id = $2 AND delivered_at IS NULL
+            ORDER BY id
+            LIMIT $3
+            """);
+        load.Parameters.Add(new NpgsqlParameter { Value = inboxMessageId });
+        load.Parameters.Add(new NpgsqlParameter { Value = consumerId });
+        load.Parameters.Add(new NpgsqlParameter { Value = limit });
+        return [.. await ReadAsync(load, cancellationToken)];
+    }
+
+    public static Task MarkDeliveredAsync(PostgresSession session, long[] ids, CancellationToken cancellationToken) =>
+        MarkDeliveredAsync(session.Connection, session.Transaction, ids, cancellationToken);
+
+    public static async Task MarkDeliveredAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, long[] ids, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "UPDATE outbox_message SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static async Task MarkFailedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, string error, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "UPDATE outbox_message SET attempts = attempts + 1, last_error = $2 WHERE id = $1", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = error });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Deletes inbox rows received, and outbox rows delivered, before the given ages; returns (inbox, outbox) counts.</summary>
+    public static async Task<(int Inbox, int Outbox)> CleanupAsync(
+        NpgsqlDataSource dataSource, TimeSpan inboxRetention, TimeSpan deliveredRetention, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var inbox = new NpgsqlCommand("DELETE FROM inbox_state WHERE received_at < now() - $1", connection);
+        inbox.Parameters.Add(new NpgsqlParameter { Value = inboxRetention });
+        var inboxCount = await inbox.ExecuteNonQueryAsync(cancellationToken);
+        await using var outbox = new NpgsqlCommand(
+            "DELETE FROM outbox_message WHERE delivered_at IS NOT NULL AND delivered_at < now() - $1", connection);
+        outbox.Parameters.Add(new NpgsqlParameter { Value = deliveredRetention });
+        var outboxCount = await outbox.ExecuteNonQueryAsync(cancellationToken);
+        return (inboxCount, outboxCount);
+    }
+
+    private static async Task<List<StoredOutboxMessage>> ReadAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var messages = new List<StoredOutboxMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new StoredOutboxMessage
+            {
+                SequenceNumber = reader.GetInt64(0),
+                Source = reader.GetString(1),
+                MessageId = reader.GetGuid(2),
+                ConversationId = NullableGuid(reader, 3),
+                CorrelationId = NullableGuid(reader, 4),
+                InitiatorId = NullableGuid(reader, 5),
+                RequestId = NullableGuid(reader, 6),
+                SourceAddress = NullableUri(reader, 7),
+                DestinationAddress = new Uri(reader.GetString(8)),
+                ResponseAddress = NullableUri(reader, 9),
+                FaultAddress = NullableUri(reader, 10),
+                ContentType = reader.GetString(11),
+                MessageType = reader.GetString(12),
+                Body = reader.GetString(13),
+                Headers = StoredOutboxMessage.ReadHeaders(reader.IsDBNull(14) ? null : reader.GetString(14)),
+                Properties = StoredOutboxMessage.ReadProperties(reader.IsDBNull(15) ? null : reader.GetString(15)),
+                SentTime = reader.GetDateTime(16),
+                ExpirationTime = reader.IsDBNull(17) ? null : reader.GetDateTime(17),
+                AvailableAt = reader.GetDateTime(18),
+            });
+        }
+        return messages;
+    }
+
+    private static Guid? NullableGuid(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetGuid(ordinal);
+
+    private static Uri? NullableUri(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : new Uri(reader.GetString(ordinal));
+}

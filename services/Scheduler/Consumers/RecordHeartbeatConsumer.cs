@@ -1,0 +1,48 @@
+using BuildFarm.Contracts;
+using BuildFarm.Scheduler.Dispatch;
+using MassTransit;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Consumers;
+
+/// <summary>Keeps the registry of build servers from their heartbeats, and wakes the dispatcher.</summary>
+public sealed class RecordHeartbeatConsumer(NpgsqlDataSource dataSource, DispatchSignal dispatch, TimeProvider time)
+    : IConsumer<BuildServerHeartbeat>
+{
+    public async Task Consume(ConsumeContext<BuildServerHeartbeat> context)
+    {
+        var m = context.Message;
+        if (!Domain.ServerIds.IsValid(m.ServerId))
+        {
+            return;
+        }
+        var now = time.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO build_server (server_id, host, architectures, toolchains, max_concurrent, active_builds,
+                                      cpu_percent, memory_percent, disk_percent, maintenance, version,
+                                      heartbeat_interval, first_seen, last_seen, online)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, true)
+            ON CONFLICT (server_id) DO UPDATE SET
+                host = excluded.host, architectures = excluded.architectures, toolchains = excluded.toolchains,
+                max_concurrent = excluded.max_concurrent, active_builds = excluded.active_builds,
+                cpu_percent = excluded.cpu_percent, memory_percent = excluded.memory_percent,
+                disk_percent = excluded.disk_percent, maintenance = excluded.maintenance, version = excluded.version,
+                heartbeat_interval = excluded.heartbeat_interval, last_seen = excluded.last_seen, online = true
+            """);
+        command.Parameters.AddWithValue(m.ServerId);
+        command.Parameters.AddWithValue(m.Host);
+        command.Parameters.AddWithValue(m.Architectures.ToArray());
+        command.Parameters.AddWithValue(m.Toolchains.ToArray());
+        command.Parameters.AddWithValue(Math.Max(0, m.MaxConcurrentBuilds));
+        command.Parameters.AddWithValue(Math.Max(0, m.ActiveBuilds));
+        command.Parameters.AddWithValue((float)m.CpuPercent);
+        command.Parameters.AddWithValue((float)m.MemoryPercent);
+        command.Parameters.AddWithValue((float)m.DiskPercent);
+        command.Parameters.AddWithValue(m.Maintenance);
+        command.Parameters.AddWithValue(m.Version);
+        command.Parameters.AddWithValue(m.Interval > TimeSpan.Zero ? m.Interval : TimeSpan.FromSeconds(5));
+        command.Parameters.AddWithValue(now);
+        await command.ExecuteNonQueryAsync(context.CancellationToken);
+        dispatch.Poke();
+    }
+}

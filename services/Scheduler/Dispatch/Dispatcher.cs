@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using BuildFarm.Contracts;
+using BuildFarm.Persistence;
+using BuildFarm.Persistence.Outbox;
+using BuildFarm.ServiceDefaults;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Dispatch;
+
+/// <summary>
+/// One dispatch pass: under a PostgreSQL advisory lock (so two Scheduler instances never place the same
+/// build twice or overfill a server), take the queue in <see cref="QueueOrder"/>, place each build with
+/// <see cref="Placement"/>, and record each placement and its <see cref="AssignBuild"/> in one transaction.
+/// </summary>
+public sealed class Dispatcher(
+    IServiceScopeFactory scopes,
+    FarmSettingsCache settings,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<Dispatcher> logger)
+{
+    private static readonly ActivitySource Activity = new(Extensions.TelemetryName);
+    private static readonly Meter Meter = new(Extensions.TelemetryName);
+    private static readonly Counter<long> Placed = Meter.CreateCounter<long>("buildfarm.scheduler.dispatched", description: "Builds placed on a build server");
+    private static readonly Histogram<double> PassDuration = Meter.CreateHistogram<double>("buildfarm.scheduler.dispatch_pass.duration", "ms");
+
+    /// <summary>The outcome of a pass: how many builds were placed and when a backoff ends next.</summary>
+    public sealed record PassResult(int Placed, DateTimeOffset? NextRetryAt);
+
+    public async Task<PassResult> RunPassAsync(CancellationToken ct)
+    {
+        using var activity = Activity.StartActivity("dispatch pass");
+        var started = Stopwatch.GetTimestamp();
+        await using var scope = scopes.CreateAsyncScope();
+        var session = scope.ServiceProvider.GetRequiredService<PostgresSession>();
+        var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
+        var transaction = await session.BeginAsync(ct);
+        var connection = session.Connection;
+
+        await Execute(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('buildfarm.dispatch'))", ct);
+        await Execute(connection, transaction, """
+            DELETE FROM build_assignment a
+             WHERE NOT EXISTS (SELECT 1 FROM build_state s
+                                WHERE s.correlation_id = a.build_id AND s.current_state = 'Queued'
+                                  AND (s.data->>'Attempt')::int < a.attempt)
+            """, ct);
+
+        var now = time.GetUtcNow();
+        var farm = settings.Current;
+        var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, ct);
+        var servers = snapshot.Servers.ToDictionary(s => s.ServerId);
+        var used = snapshot.Used;
+        DateTimeOffset? nextRetry = null;
+        var placed = 0;
+
+        foreach (var build in QueueOrder.Order(snapshot.Queue, now, options.Value.AgingStep))
+        {
+            if (build.RetryAt is { } retryAt && retryAt > now)
+            {
+                nextRetry = nextRetry is null || retryAt < nextRetry ? retryAt : nextRetry;
+                continue;
+            }
+            var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds), farm.UtilizationThresholdPercent);
+            if (decision.Server is not { } server)
+            {
+                continue;
+            }
+            var attempt = await NextAttemptAsync(connection, transaction, build.BuildId, ct);
+            await using (var insert = new NpgsqlCommand("""
+                INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES (@id, @server, @attempt, @now)
+                ON CONFLICT (build_id) DO UPDATE SET server_id = excluded.server_id, attempt = excluded.attempt, assigned_at = excluded.assigned_at
+                """, connection, transaction))
+            {
+                insert.Parameters.AddWithValue("id", build.BuildId);
+                insert.Parameters.AddWithValue("server", server.ServerId);
+                insert.Parameters.AddWithValue("attempt", attempt);
+                insert.Parameters.AddWithValue("now", now);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+            await outbox.PublishAsync(new AssignBuild { BuildId = build.BuildId, Attempt = attempt, ServerId = server.ServerId, AssignedAt = now }, ct);
+            servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
+            used++;
+            placed++;
+            logger.LogInformation("Placed build {BuildId} attempt {Attempt} on {ServerId}", build.BuildId, attempt, server.ServerId);
+        }
+
+        await session.CommitAsync(ct);
+        Placed.Add(placed);
+        PassDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        activity?.SetTag("buildfarm.placed", placed);
+        return new PassResult(placed, nextRetry);
+    }
+
+    private static async Task<int> NextAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid buildId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT (data->>'Attempt')::int + 1 FROM build_state WHERE correlation_id = @id", connection, transaction);
+        command.Parameters.AddWithValue("id", buildId);
+        return (int)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,81 @@
+using BuildFarm.Domain;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Dispatch;
+
+/// <summary>
+/// The farm as the Scheduler's database sees it at one moment: build servers with the builds placed on
+/// them, and the queue. Used by the dispatcher (inside its locked transaction) and by the status queries.
+/// </summary>
+public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOnlyList<QueuedBuild> Queue, int Used)
+{
+    /// <summary>
+    /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus placements
+    /// the dispatcher made that their saga has not taken up yet.
+    /// </summary>
+    private const string OccupiedSql = """
+        SELECT data->>'ServerId' AS server_id FROM build_state
+         WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
+        UNION ALL
+        SELECT a.server_id FROM build_assignment a
+          JOIN build_state s ON s.correlation_id = a.build_id
+         WHERE s.current_state = 'Queued' AND (s.data->>'Attempt')::int < a.attempt
+        """;
+
+    public static async Task<FarmSnapshot> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
+    {
+        var servers = new List<ServerSnapshot>();
+        var used = 0;
+        await using (var command = new NpgsqlCommand($"""
+            WITH occupied AS ({OccupiedSql})
+            SELECT s.server_id, s.host, s.architectures, s.toolchains, s.max_concurrent, s.cpu_percent,
+                   s.memory_percent, s.disk_percent, s.maintenance,
+                   s.online AND s.last_seen > @now - s.heartbeat_interval * 3 AS online, s.last_seen,
+                   (SELECT count(*) FROM occupied o WHERE o.server_id = s.server_id)::int AS assigned,
+                   (SELECT count(*) FROM occupied)::int AS used
+              FROM build_server s
+             ORDER BY s.server_id
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue("now", now);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                servers.Add(new ServerSnapshot(
+                    reader.GetString(0), reader.GetString(1),
+                    reader.GetFieldValue<string[]>(2), reader.GetFieldValue<string[]>(3),
+                    reader.GetInt32(4), reader.GetFloat(5), reader.GetFloat(6), reader.GetFloat(7),
+                    reader.GetBoolean(8), reader.GetBoolean(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetInt32(11)));
+                used = reader.GetInt32(12);
+            }
+        }
+        if (servers.Count == 0)
+        {
+            await using var command = new NpgsqlCommand($"SELECT count(*)::int FROM ({OccupiedSql}) o", connection, transaction);
+            used = (int)(await command.ExecuteScalarAsync(ct))!;
+        }
+
+        var queue = new List<QueuedBuild>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT s.correlation_id, s.data->>'Priority', s.data->>'SubmittedBy', (s.data->>'SubmittedAt')::timestamptz,
+                   s.data->>'TargetArchitecture', s.data->>'Toolchain', s.data->>'RequestedServerId',
+                   s.data->>'SourceRepository', (s.data->>'RetryAt')::timestamptz
+              FROM build_state s
+             WHERE s.current_state = 'Queued'
+               AND NOT EXISTS (SELECT 1 FROM build_assignment a
+                                WHERE a.build_id = s.correlation_id AND (s.data->>'Attempt')::int < a.attempt)
+            """, connection, transaction))
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                BuildPriorities.TryParse(reader.GetString(1), out var priority);
+                queue.Add(new QueuedBuild(
+                    reader.GetGuid(0), priority, reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
+                    reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
+            }
+        }
+        return new FarmSnapshot(servers, queue, used);
+    }
+}

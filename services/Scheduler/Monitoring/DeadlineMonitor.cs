@@ -1,0 +1,115 @@
+using BuildFarm.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Monitoring;
+
+/// <summary>
+/// Once a monitor interval, and in one Scheduler instance at a time: marks build servers that missed three
+/// heartbeats Offline and reports their builds lost ("build server lost": retried elsewhere or failed), and
+/// tells each build whose state deadline has passed (<see cref="BuildDeadlineReached"/>).
+/// The bus has no delayed delivery here, so deadlines live in the database and are checked from it.
+/// </summary>
+public sealed class DeadlineMonitor(
+    NpgsqlDataSource dataSource,
+    IBus bus,
+    IOptions<SchedulerOptions> options,
+    TimeProvider time,
+    ILogger<DeadlineMonitor> logger) : BackgroundService
+{
+    private readonly Dictionary<(Guid, int, string), DateTimeOffset> announced = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.MonitorInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await CheckAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                logger.LogError(ex, "Deadline check failed; trying again at the next tick");
+            }
+        }
+    }
+
+    public async Task CheckAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var locked = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(hashtext('buildfarm.deadlines'))", connection, transaction))
+        {
+            if (!(bool)(await locked.ExecuteScalarAsync(ct))!)
+            {
+                return;
+            }
+        }
+
+        var lost = new List<(Guid BuildId, int Attempt, string ServerId)>();
+        await using (var command = new NpgsqlCommand("""
+            WITH gone AS (
+                UPDATE build_server SET online = false
+                 WHERE online AND last_seen < @now - heartbeat_interval * 3
+                RETURNING server_id)
+            SELECT s.correlation_id, (s.data->>'Attempt')::int, s.data->>'ServerId'
+              FROM build_state s JOIN gone g ON g.server_id = s.data->>'ServerId'
+             WHERE s.current_state IN ('Dispatched', 'Building', 'Cancelling')
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue("now", now);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                lost.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2)));
+            }
+        }
+
+        var due = new List<(Guid BuildId, int Attempt, string State, DateTimeOffset DeadlineAt)>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT correlation_id, (data->>'Attempt')::int, current_state, (data->>'DeadlineAt')::timestamptz
+              FROM build_state
+             WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
+               AND (data->>'DeadlineAt')::timestamptz <= @now
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue("now", now);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                due.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+            }
+        }
+        await transaction.CommitAsync(ct);
+
+        foreach (var (buildId, attempt, serverId) in lost)
+        {
+            logger.LogWarning("Build server {ServerId} missed three heartbeats: build {BuildId} attempt {Attempt} is lost", serverId, buildId, attempt);
+            await bus.Publish(new BuildRunFinished
+            {
+                BuildId = buildId,
+                Attempt = attempt,
+                ServerId = serverId,
+                Outcome = BuildRunOutcome.InfrastructureFailed,
+                Reason = "build server lost",
+                FinishedAt = now,
+            }, ct);
+        }
+
+        // A deadline is announced once per (build, attempt, state) and again only if it is still due a while later.
+        foreach (var key in announced.Where(a => now - a.Value > options.Value.MonitorInterval * 30).Select(a => a.Key).ToList())
+        {
+            announced.Remove(key);
+        }
+        foreach (var (buildId, attempt, state, deadlineAt) in due)
+        {
+            if (announced.TryAdd((buildId, attempt, state), now))
+            {
+                await bus.Publish(new BuildDeadlineReached { BuildId = buildId, Attempt = attempt, State = state, DeadlineAt = deadlineAt }, ct);
+            }
+        }
+    }
+}

@@ -1,0 +1,517 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace BuildFarm.Semaphore;
+
+/// <summary>
+/// <see cref="IFarmSemaphore"/> in Redis. Every operation is one Lua script that reads the time from Redis,
+/// reaps expired leases and dead waiters, and grants free slots to the head(s) of the queue (priority first,
+/// then arrival). Grantees are told by pub/sub (one subscription per instance, shared by its waiters); the
+/// waiters of an instance heartbeat their queue entries together and set one timer to the nearest expiry,
+/// so an expired lease is reaped when it expires. Nothing polls at a fixed interval for a free slot.
+/// </summary>
+public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
+{
+    /// <summary>Priorities run from 0 to this.</summary>
+    public const int MaxPriority = 1000;
+
+    /// <summary>The largest limit <see cref="SetLimitAsync"/> accepts.</summary>
+    public const int MaxLimit = 100_000;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly FarmSemaphoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreMetrics _metrics;
+    private readonly SemaphoreKeys _keys;
+    private readonly ConcurrentDictionary<string, LocalWaiter> _waiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RedisSlotLease> _leases = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _startLock = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Channel<bool> _wakePump = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private Task? _pump;
+    private long _expiryAt = long.MaxValue;
+    private volatile bool _started;
+    private volatile bool _disposed;
+
+    public RedisFarmSemaphore(
+        IConnectionMultiplexer redis,
+        IOptions<FarmSemaphoreOptions> options,
+        ILogger<RedisFarmSemaphore>? logger = null,
+        IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        _redis = redis;
+        _options = options.Value;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = new SemaphoreMetrics(meterFactory);
+        _keys = new SemaphoreKeys(_options.KeyPrefix);
+    }
+
+    public async Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken)
+    {
+        Validate(request);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+
+        var started = Stopwatch.GetTimestamp();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (request.WaitTimeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(request.WaitTimeout);
+        }
+
+        _metrics.Waiters.Add(1);
+        var mayBeQueued = false;
+        try
+        {
+            while (true)
+            {
+                var waiter = new LocalWaiter(request.HolderId);
+                if (!_waiters.TryAdd(request.HolderId, waiter))
+                {
+                    throw new InvalidOperationException($"{request.HolderId} already waits for a build slot in this process.");
+                }
+                try
+                {
+                    mayBeQueued = true;
+                    var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Acquire,
+                        request.HolderId, request.WorkerId, request.Priority, Milliseconds(_options.WaiterTtl)).ConfigureAwait(false))!;
+                    var status = (int)result[0];
+                    if (status == 2)
+                    {
+                        mayBeQueued = false;
+                        throw new InvalidOperationException($"{request.HolderId} already holds a build slot.");
+                    }
+                    NoteNearestExpiry((long)result[2], (long)result[3], keepEarlier: true);
+                    if (status == 0)
+                    {
+                        waiter.Enqueued = true;
+                        _wakePump.Writer.TryWrite(true);
+                        var outcome = await waiter.Outcome.WaitAsync(deadline.Token).ConfigureAwait(false);
+                        if (outcome == WaitOutcome.Removed)
+                        {
+                            mayBeQueued = false;
+                            throw new SlotWaiterRemovedException(request.HolderId);
+                        }
+                        ObjectDisposedException.ThrowIf(outcome == WaitOutcome.Disposed, this);
+                    }
+
+                    var lease = await ClaimAsync(request.HolderId).ConfigureAwait(false);
+                    if (lease is not null)
+                    {
+                        mayBeQueued = false;
+                        _metrics.GrantWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        return lease;
+                    }
+                    _logger.LogWarning("The build-slot grant of {HolderId} was gone before it was claimed; queueing again", request.HolderId);
+                }
+                finally
+                {
+                    _waiters.TryRemove(new KeyValuePair<string, LocalWaiter>(request.HolderId, waiter));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SlotWaitTimeoutException(request.WaitTimeout);
+        }
+        finally
+        {
+            _metrics.Waiters.Add(-1);
+            if (mayBeQueued)
+            {
+                await LeaveAsync(request.HolderId).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async Task<int> GetLimitAsync() =>
+        (int)await EvaluateAsync(SemaphoreScript.GetLimit).ConfigureAwait(false);
+
+    public async Task SetLimitAsync(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxLimit);
+        await EvaluateAsync(SemaphoreScript.SetLimit, limit).ConfigureAwait(false);
+        _logger.LogInformation("Build-slot limit set to {Limit}", limit);
+    }
+
+    public async Task<IReadOnlyList<SlotHolder>> GetHoldersAsync() => (await ListAsync().ConfigureAwait(false)).Holders;
+
+    public async Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync() => (await ListAsync().ConfigureAwait(false)).Waiters;
+
+    public async Task<bool> ForceReleaseAsync(string holderId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(holderId);
+        var released = (int)await EvaluateAsync(SemaphoreScript.ForceRelease, holderId).ConfigureAwait(false) == 1;
+        if (released)
+        {
+            _logger.LogWarning("Build slot of {HolderId} force-released", holderId);
+        }
+        return released;
+    }
+
+    public async Task ClearAsync()
+    {
+        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Clear).ConfigureAwait(false))!;
+        _logger.LogWarning("Build-slot semaphore cleared: {Holders} holders released, {Waiters} waiters dropped",
+            (long)result[0], (long)result[1]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var waiter in _waiters.Values)
+        {
+            waiter.Complete(WaitOutcome.Disposed);
+        }
+        if (_started)
+        {
+            try
+            {
+                await _redis.GetSubscriber().UnsubscribeAsync(_keys.Channel, OnMessage).ConfigureAwait(false);
+            }
+            catch (RedisException e)
+            {
+                _logger.LogDebug(e, "Unsubscribing from {Channel} failed", _keys.Channel);
+            }
+        }
+        if (_pump is not null)
+        {
+            await _pump.ConfigureAwait(false);
+        }
+        _metrics.Dispose();
+    }
+
+    internal async Task<bool> RenewAsync(RedisSlotLease lease)
+    {
+        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Renew,
+            lease.HolderId, lease.FencingToken, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
+        return (int)result[0] == 1;
+    }
+
+    internal void OnLeaseLost(RedisSlotLease lease, string reason)
+    {
+        _leases.TryRemove(new KeyValuePair<string, RedisSlotLease>(lease.HolderId, lease));
+        _metrics.Holders.Add(-1);
+        _metrics.LeasesLost.Add(1);
+        _logger.LogError("Build-slot lease of {HolderId} (fencing token {FencingToken}) lost: {Reason}",
+            lease.HolderId, lease.FencingToken, reason);
+    }
+
+    internal async Task OnLeaseDisposedAsync(RedisSlotLease lease, bool stillHeld)
+    {
+        _leases.TryRemove(new KeyValuePair<string, RedisSlotLease>(lease.HolderId, lease));
+        if (!stillHeld)
+        {
+            return;
+        }
+        _metrics.Holders.Add(-1);
+        try
+        {
+            await EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _logger.LogWarning(e, "Releasing the build slot of {HolderId} failed; it frees itself when its lease expires", lease.HolderId);
+        }
+    }
+
+    private async Task<RedisSlotLease?> ClaimAsync(string holderId)
+    {
+        var sentAt = Stopwatch.GetTimestamp();
+        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Claim, holderId, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
+        if ((int)result[0] != 1)
+        {
+            return null;
+        }
+        var lease = new RedisSlotLease(this, _logger, holderId, (long)result[1], _options.LeaseTtl);
+        _leases[holderId] = lease;
+        _metrics.Holders.Add(1);
+        lease.Start(sentAt);
+        return lease;
+    }
+
+    private async Task LeaveAsync(string holderId)
+    {
+        try
+        {
+            await EvaluateAsync(SemaphoreScript.Leave, holderId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _logger.LogWarning(e, "Removing the waiter {HolderId} failed; its entry expires by itself", holderId);
+        }
+    }
+
+    private async Task<(IReadOnlyList<SlotHolder> Holders, IReadOnlyList<SlotWaiter> Waiters)> ListAsync()
+    {
+        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.List).ConfigureAwait(false))!;
+        var h = (RedisResult[])result[1]!;
+        var holders = new List<SlotHolder>(h.Length / 5);
+        for (var i = 0; i + 4 < h.Length; i += 5)
+        {
+            holders.Add(new SlotHolder(
+                (string)h[i]!, (string)h[i + 1]!, ParseLong(h[i + 2]),
+                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(h[i + 3])),
+                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(h[i + 4]))));
+        }
+        holders.Sort((a, b) => a.FencingToken.CompareTo(b.FencingToken));
+
+        var w = (RedisResult[])result[2]!;
+        var waiters = new List<SlotWaiter>(w.Length / 4);
+        for (var i = 0; i + 3 < w.Length; i += 4)
+        {
+            waiters.Add(new SlotWaiter(
+                (string)w[i]!, (string)w[i + 1]!, (int)ParseLong(w[i + 2]), waiters.Count + 1,
+                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(w[i + 3]))));
+        }
+        return (holders, waiters);
+    }
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+        {
+            return;
+        }
+        await _startLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_started)
+            {
+                return;
+            }
+            await _redis.GetSubscriber().SubscribeAsync(_keys.Channel, OnMessage).ConfigureAwait(false);
+            _pump = Task.Run(PumpAsync, CancellationToken.None);
+            _started = true;
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Heartbeats this instance's queue entries (every third of the waiter ttl) and runs a heartbeat at the
+    /// nearest lease or waiter expiry, which reaps it and grants the freed slot. Idle while nothing waits.
+    /// </summary>
+    private async Task PumpAsync()
+    {
+        var heartbeatEvery = _options.WaiterTtl / 3;
+        var nextHeartbeat = long.MaxValue;
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (_waiters.IsEmpty)
+                {
+                    nextHeartbeat = long.MaxValue;
+                    await _wakePump.Reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false);
+                    _wakePump.Reader.TryRead(out _);
+                    continue;
+                }
+                var now = Stopwatch.GetTimestamp();
+                if (nextHeartbeat == long.MaxValue)
+                {
+                    nextHeartbeat = now + Ticks(heartbeatEvery);
+                }
+                var due = Math.Min(nextHeartbeat, Volatile.Read(ref _expiryAt));
+                if (due > now)
+                {
+                    var wait = TimeSpan.FromSeconds((double)(due - now) / Stopwatch.Frequency);
+                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+                    timer.CancelAfter(wait);
+                    try
+                    {
+                        await _wakePump.Reader.WaitToReadAsync(timer.Token).ConfigureAwait(false);
+                        _wakePump.Reader.TryRead(out _);
+                    }
+                    catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                    {
+                        // The timer: time for a heartbeat, or something may have expired.
+                    }
+                    continue;
+                }
+                nextHeartbeat = Stopwatch.GetTimestamp() + Ticks(heartbeatEvery);
+                await HeartbeatAsync().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "Build-slot waiter heartbeat failed; retrying");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task HeartbeatAsync()
+    {
+        var waiters = _waiters.Values.Where(w => w.Enqueued && !w.IsCompleted).ToArray();
+        Volatile.Write(ref _expiryAt, long.MaxValue);
+        if (waiters.Length == 0)
+        {
+            return;
+        }
+        var args = new object[waiters.Length + 1];
+        args[0] = Milliseconds(_options.WaiterTtl);
+        for (var i = 0; i < waiters.Length; i++)
+        {
+            args[i + 1] = waiters[i].HolderId;
+        }
+        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Heartbeat, args).ConfigureAwait(false))!;
+        NoteNearestExpiry((long)result[0], (long)result[1], keepEarlier: true);
+        for (var i = 0; i < waiters.Length; i++)
+        {
+            switch ((int)result[i + 2])
+            {
+                case 1:
+                    waiters[i].Complete(WaitOutcome.Granted);
+                    break;
+                case 2:
+                    waiters[i].Complete(WaitOutcome.Removed);
+                    break;
+            }
+        }
+    }
+
+    private void NoteNearestExpiry(long nearestMs, long nowMs, bool keepEarlier)
+    {
+        if (nearestMs < 0)
+        {
+            return;
+        }
+        // A little after the expiry, so that Redis's clock has surely passed it when the heartbeat runs.
+        var delayMs = Math.Max(nearestMs - nowMs, 0) + 5;
+        var at = Stopwatch.GetTimestamp() + delayMs * Stopwatch.Frequency / 1000;
+        long current;
+        do
+        {
+            current = Volatile.Read(ref _expiryAt);
+            if (keepEarlier && current <= at)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _expiryAt, at, current) != current);
+        _wakePump.Writer.TryWrite(true);
+    }
+
+    private void OnMessage(RedisChannel channel, RedisValue message)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse((string)message!);
+            var root = json.RootElement;
+            var kind = root.GetProperty("e").GetString();
+            var ids = root.GetProperty("ids");
+            switch (kind)
+            {
+                case "grant":
+                    foreach (var id in ids.EnumerateArray())
+                    {
+                        if (_waiters.TryGetValue(id.GetString()!, out var waiter))
+                        {
+                            waiter.Complete(WaitOutcome.Granted);
+                        }
+                    }
+                    break;
+                case "drop":
+                    foreach (var id in ids.EnumerateArray())
+                    {
+                        if (_waiters.TryGetValue(id.GetString()!, out var waiter) && waiter.Enqueued)
+                        {
+                            waiter.Complete(WaitOutcome.Removed);
+                        }
+                    }
+                    break;
+                case "lost":
+                    var tokens = root.GetProperty("t");
+                    var index = 0;
+                    foreach (var id in ids.EnumerateArray())
+                    {
+                        var token = ParseToken(tokens[index++]);
+                        if (_leases.TryGetValue(id.GetString()!, out var lease) && lease.FencingToken == token)
+                        {
+                            lease.MarkLost("the semaphore reports the slot released (expired or force-released)");
+                        }
+                    }
+                    break;
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            _logger.LogWarning(e, "Ignoring a malformed message on {Channel}", channel);
+        }
+    }
+
+    private Task<RedisResult> EvaluateAsync(SemaphoreScript script, params object[] args)
+    {
+        var values = new RedisValue[args.Length + 2];
+        values[0] = (string)_keys.Channel!;
+        values[1] = _options.DefaultLimit;
+        for (var i = 0; i < args.Length; i++)
+        {
+            values[i + 2] = args[i] switch
+            {
+                string s => s,
+                int n => n,
+                long n => n,
+                _ => throw new ArgumentException($"Unsupported script argument {args[i]}", nameof(args)),
+            };
+        }
+        return script.EvaluateAsync(_redis.GetDatabase(), _keys.All, values);
+    }
+
+    private static void Validate(SlotRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.HolderId, nameof(request));
+        ArgumentException.ThrowIfNullOrWhiteSpace(request.WorkerId, nameof(request));
+        if (request.Priority is < 0 or > MaxPriority)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.Priority, $"Priority must be between 0 and {MaxPriority}.");
+        }
+        if (request.WaitTimeout < TimeSpan.Zero && request.WaitTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.WaitTimeout, "WaitTimeout must not be negative.");
+        }
+    }
+
+    private static long ParseToken(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Number ? element.GetInt64() : ParseLong(element.GetString());
+
+    private static long ParseLong(RedisResult result) => ParseLong((string?)result);
+
+    private static long ParseLong(string? text) =>
+        (long)double.Parse(text ?? "0", NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    private static long Milliseconds(TimeSpan span) => (long)span.TotalMilliseconds;
+
+    private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+}

@@ -1,0 +1,49 @@
+using BuildFarm.Contracts;
+using BuildFarm.Domain;
+using BuildFarm.Domain.Artifacts;
+using BuildFarm.Persistence;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.Submission.Apis;
+using BuildFarm.Submission.Builds;
+using BuildFarm.Submission.Consumers;
+using BuildFarm.Submission.Infrastructure;
+using FluentValidation;
+using Microsoft.Extensions.Options;
+
+namespace BuildFarm.Submission;
+
+public static class SubmissionExtensions
+{
+    /// <summary>The HTTP gateway: validation, the builds store, the log store, problem details.</summary>
+    public static IHostApplicationBuilder AddSubmission(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        builder.Services.AddOpenApi();
+        builder.Services.AddOptions<FarmOptions>().BindConfiguration(FarmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => new SourcePolicy { AllowFileRepositories = sp.GetRequiredService<IOptions<FarmOptions>>().Value.AllowFileRepositories });
+        builder.Services.AddSingleton(sp => new ArtifactStore(sp.GetRequiredService<IOptions<FarmOptions>>().Value.ArtifactStore));
+        builder.Services.AddSingleton<IValidator<BuildRequested>, BuildRequestValidator>();
+        builder.Services.AddSingleton<IValidator<SubmitBuildRequest>, SubmitBuildRequestValidator>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<BuildStore>();
+
+        builder.AddFarmPostgres();
+        builder.Services.AddPostgresMigrations(typeof(SubmissionExtensions).Assembly);
+        builder.AddFarmBus(x =>
+        {
+            x.AddPostgresOutbox();
+            x.AddConsumer<StoreBuildLogConsumer>();
+        });
+        return builder;
+    }
+
+    public static WebApplication MapSubmissionApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.MapOpenApi();
+        app.MapBuildsApi();
+        return app;
+    }
+}

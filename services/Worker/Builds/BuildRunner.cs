@@ -1,0 +1,446 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using BuildFarm.Contracts;
+using BuildFarm.Domain;
+using BuildFarm.Domain.Artifacts;
+using BuildFarm.Semaphore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BuildFarm.Worker.Builds;
+
+/// <summary>
+/// Runs the attempts dispatched to this server in the background, at most
+/// <see cref="WorkerOptions.MaxConcurrentBuilds"/> at once (the rest wait in the process): a farm-wide slot,
+/// the checkout, the toolchain, the artifacts, and one <see cref="BuildRunFinished"/> whatever happens. A
+/// duplicate dispatch is ignored; at shutdown no new work is taken and running builds are finished or
+/// handed back within the grace period.
+/// </summary>
+public sealed class BuildRunner : IHostedService, IDisposable
+{
+    private static readonly TimeSpan ForgetFinishedAfter = TimeSpan.FromHours(6);
+
+    private readonly WorkerOptions _options;
+    private readonly WorkerSettings _settings;
+    private readonly WorkerCapabilities _capabilities;
+    private readonly IFarmSemaphore _semaphore;
+    private readonly IBuildEvents _events;
+    private readonly GitCheckout _git;
+    private readonly ArtifactStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BuildRunner> _logger;
+    private readonly ConcurrentDictionary<(Guid BuildId, int Attempt), BuildRun> _runs = new();
+    private readonly SemaphoreSlim _permits;
+    private volatile bool _stopping;
+
+    internal BuildRunner(
+        IOptions<WorkerOptions> options,
+        WorkerSettings settings,
+        WorkerCapabilities capabilities,
+        IFarmSemaphore semaphore,
+        IBuildEvents events,
+        GitCheckout git,
+        TimeProvider time,
+        ILogger<BuildRunner> logger)
+    {
+        _options = options.Value;
+        _settings = settings;
+        _capabilities = capabilities;
+        _semaphore = semaphore;
+        _events = events;
+        _git = git;
+        _time = time;
+        _logger = logger;
+        _store = new ArtifactStore(_options.ArtifactStore);
+        _permits = new SemaphoreSlim(_options.MaxConcurrentBuilds, _options.MaxConcurrentBuilds);
+    }
+
+    /// <summary>Attempts accepted and not finished (waiting or building).</summary>
+    public int ActiveBuilds => _runs.Values.Count(r => r.FinishedAt is null);
+
+    /// <summary>True once shutdown began: dispatches are handed back.</summary>
+    public bool Stopping => _stopping;
+
+    /// <summary>The artifact store builds are copied into.</summary>
+    public ArtifactStore Store => _store;
+
+    /// <summary>
+    /// Acknowledges a dispatch at once (publishes <see cref="BuildRunAccepted"/>) and runs it in the
+    /// background; returns without waiting for the build.
+    /// </summary>
+    public async Task<DispatchDecision> DispatchAsync(DispatchBuild message, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(message.ServerId, _options.ServerId, StringComparison.OrdinalIgnoreCase))
+        {
+            _logger.LogWarning("Ignoring build {BuildId} attempt {Attempt} dispatched to {ServerId}: this is {Self}",
+                message.BuildId, message.Attempt, message.ServerId, _options.ServerId);
+            return DispatchDecision.WrongServer;
+        }
+        ForgetOldRuns();
+        var run = new BuildRun(message);
+        if (!_runs.TryAdd(run.Key, run))
+        {
+            _logger.LogInformation("Ignoring a duplicate dispatch of build {BuildId} attempt {Attempt}", message.BuildId, message.Attempt);
+            run.Dispose();
+            return DispatchDecision.Duplicate;
+        }
+        if (_stopping)
+        {
+            run.FinishedAt = _time.GetUtcNow();
+            await PublishFinishedAsync(message, RunResult.InfrastructureFailure("worker shutting down"), null, []).ConfigureAwait(false);
+            return DispatchDecision.HandedBack;
+        }
+        try
+        {
+            await _events.PublishAsync(new BuildRunAccepted
+            {
+                BuildId = message.BuildId,
+                Attempt = message.Attempt,
+                ServerId = _options.ServerId,
+                AcceptedAt = _time.GetUtcNow(),
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _runs.TryRemove(run.Key, out _);
+            run.Dispose();
+            throw;
+        }
+        run.Completion = Task.Run(() => RunAsync(run), CancellationToken.None);
+        return DispatchDecision.Accepted;
+    }
+
+    /// <summary>Stops an attempt that is waiting or running here; false when it is unknown or finished.</summary>
+    public bool Stop(Guid buildId, int attempt, BuildRunOutcome outcome, string? reason)
+    {
+        if (!_runs.TryGetValue((buildId, attempt), out var run) || run.FinishedAt is not null)
+        {
+            return false;
+        }
+        var why = outcome switch
+        {
+            BuildRunOutcome.TimedOut => new RunResult(BuildRunOutcome.TimedOut, reason ?? "stopped: the build ran too long"),
+            BuildRunOutcome.Cancelled => new RunResult(BuildRunOutcome.Cancelled, reason ?? "cancelled"),
+            _ => new RunResult(outcome, reason ?? "stopped by the scheduler"),
+        };
+        _logger.LogInformation("Stopping build {BuildId} attempt {Attempt} as {Outcome}", buildId, attempt, why.Outcome);
+        return run.RequestStop(why);
+    }
+
+    /// <summary>Waits until the attempt finished here (for tests and shutdown); false when it is unknown.</summary>
+    internal Task? CompletionOf(Guid buildId, int attempt) =>
+        _runs.TryGetValue((buildId, attempt), out var run) ? run.Completion : null;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Takes no new work; lets running builds finish within the grace period, then hands them back.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        var handBack = RunResult.InfrastructureFailure("worker shutting down");
+        foreach (var run in _runs.Values.Where(r => r.FinishedAt is null && !r.Started))
+        {
+            run.RequestStop(handBack);
+        }
+        var running = _runs.Values.Where(r => r.FinishedAt is null).Select(r => r.Completion).ToArray();
+        var all = Task.WhenAll(running);
+        if (running.Length > 0)
+        {
+            _logger.LogInformation("Shutting down: waiting up to {Grace} for {Count} builds", _options.ShutdownGracePeriod, running.Length);
+            await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod, CancellationToken.None)).ConfigureAwait(false);
+        }
+        foreach (var run in _runs.Values.Where(r => r.FinishedAt is null))
+        {
+            run.RequestStop(handBack);
+        }
+        await all.ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        foreach (var run in _runs.Values)
+        {
+            run.Dispose();
+        }
+        _permits.Dispose();
+    }
+
+    private async Task RunAsync(BuildRun run)
+    {
+        var request = run.Request;
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["BuildId"] = request.BuildId, ["Attempt"] = request.Attempt });
+        var log = new LogPump(request.BuildId, request.Attempt, _events, _time, _logger);
+        RunResult result;
+        long? fencingToken = null;
+        IReadOnlyList<Artifact> artifacts = [];
+        try
+        {
+            (result, fencingToken, artifacts) = await ExecuteAsync(run, log).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Build {BuildId} attempt {Attempt} failed in the worker", request.BuildId, request.Attempt);
+            result = RunResult.InfrastructureFailure($"the worker failed: {ex.Message}");
+        }
+        finally
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+        }
+        run.FinishedAt = _time.GetUtcNow();
+        _logger.LogInformation("Build {BuildId} attempt {Attempt} finished: {Outcome} {Reason}",
+            request.BuildId, request.Attempt, result.Outcome, result.Reason);
+        await PublishFinishedAsync(request, result, fencingToken, artifacts).ConfigureAwait(false);
+    }
+
+    private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> ExecuteAsync(BuildRun run, LogPump log)
+    {
+        var request = run.Request;
+        if (GitCheckout.SourceError(request.SourceRepository, request.Branch, request.CommitHash, request.SpecPath,
+                _options.AllowFileRepositories) is { } sourceError)
+        {
+            return (RunResult.BuildFailure($"invalid source: {sourceError}"), null, []);
+        }
+        try
+        {
+            await _permits.WaitAsync(run.StopToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return (run.StopResult, null, []);
+        }
+        run.Started = true;
+        try
+        {
+            var waitTimeout = _settings.SlotWaitTimeout;
+            BuildPriorities.TryParse(request.Priority, out var priority);
+            SlotLease lease;
+            using (WorkerTelemetry.Source.StartActivity("build.slot"))
+            {
+                try
+                {
+                    lease = await _semaphore.AcquireAsync(
+                        new SlotRequest($"{request.BuildId}:{request.Attempt}", _options.ServerId, (int)priority, waitTimeout),
+                        run.StopToken).ConfigureAwait(false);
+                }
+                catch (SlotWaitTimeoutException ex)
+                {
+                    return (RunResult.InfrastructureFailure($"no build slot within {ex.Waited.TotalSeconds:0} s"), null, []);
+                }
+                catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
+                {
+                    return (run.StopResult, null, []);
+                }
+            }
+
+            await using (lease.ConfigureAwait(false))
+            {
+                using var lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
+                await _events.PublishAsync(new BuildRunStarted
+                {
+                    BuildId = request.BuildId,
+                    Attempt = request.Attempt,
+                    ServerId = _options.ServerId,
+                    FencingToken = lease.FencingToken,
+                    StartedAt = _time.GetUtcNow(),
+                }, CancellationToken.None).ConfigureAwait(false);
+
+                var minutes = request.MaxBuildMinutes > 0 ? request.MaxBuildMinutes : _settings.MaxBuildMinutes;
+                using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(minutes), _time);
+                using var timedOut = deadline.Token.Register(() =>
+                    run.RequestStop(new RunResult(BuildRunOutcome.TimedOut, $"the build ran longer than {minutes} minutes")));
+
+                var (result, artifacts) = await BuildAsync(run, log).ConfigureAwait(false);
+                return (result, lease.FencingToken, artifacts);
+            }
+        }
+        finally
+        {
+            _permits.Release();
+        }
+    }
+
+    private async Task<(RunResult, IReadOnlyList<Artifact>)> BuildAsync(BuildRun run, LogPump log)
+    {
+        var request = run.Request;
+        var workspace = Path.Combine(_options.WorkspaceRoot, $"{request.BuildId:D}-{request.Attempt}");
+        var context = new BuildContext(request, workspace, log, _options, run.StopToken);
+        IToolchain? toolchain = null;
+        try
+        {
+            toolchain = ResolveToolchain(request);
+            DeleteDirectory(workspace);
+            Directory.CreateDirectory(workspace);
+
+            using (var checkout = WorkerTelemetry.Source.StartActivity("build.checkout"))
+            {
+                checkout?.SetTag("buildfarm.repository", request.SourceRepository);
+                checkout?.SetTag("buildfarm.commit", request.CommitHash);
+                await _git.CheckoutAsync(context).ConfigureAwait(false);
+            }
+            context.SpecFile = FindSpec(context.CheckoutDirectory, request.SpecPath);
+
+            RunResult result;
+            using (var build = WorkerTelemetry.Source.StartActivity("build.run"))
+            {
+                build?.SetTag("buildfarm.toolchain", request.Toolchain);
+                result = await toolchain.BuildAsync(context).ConfigureAwait(false);
+                build?.SetTag("buildfarm.outcome", result.Outcome.ToString());
+            }
+            if (run.StopToken.IsCancellationRequested)
+            {
+                result = run.StopResult;
+            }
+
+            var artifacts = new List<Artifact>();
+            using (WorkerTelemetry.Source.StartActivity("build.artifacts"))
+            {
+                foreach (var (file, kind) in toolchain.Outputs(context, result.Outcome == BuildRunOutcome.Succeeded))
+                {
+                    artifacts.Add(await _store.AddAsync(file, kind, CancellationToken.None).ConfigureAwait(false));
+                }
+            }
+            if (result.Outcome == BuildRunOutcome.Succeeded && !artifacts.Any(a => a.Kind == ArtifactKinds.Rpm))
+            {
+                result = RunResult.BuildFailure("the build succeeded but produced no binary package");
+            }
+            return (result, artifacts);
+        }
+        catch (BuildStepException ex)
+        {
+            return (run.StopToken.IsCancellationRequested ? run.StopResult : ex.Result, []);
+        }
+        catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
+        {
+            return (run.StopResult, []);
+        }
+        finally
+        {
+            if (toolchain is not null)
+            {
+                try
+                {
+                    await toolchain.CleanUpAsync(context).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    _logger.LogWarning(ex, "Cleaning up after build {BuildId} attempt {Attempt} failed", request.BuildId, request.Attempt);
+                }
+            }
+            DeleteDirectory(workspace);
+        }
+    }
+
+    private IToolchain ResolveToolchain(DispatchBuild request)
+    {
+        if (Toolchains.Error(request.Toolchain) is { } error)
+        {
+            throw new BuildStepException(RunResult.BuildFailure($"invalid toolchain: {error}"));
+        }
+        if (!_capabilities.Architectures.Contains(request.TargetArchitecture))
+        {
+            throw new BuildStepException(RunResult.InfrastructureFailure(
+                $"server {_options.ServerId} does not build for {request.TargetArchitecture}"));
+        }
+        if (request.Toolchain == Toolchains.Rpmbuild)
+        {
+            return new RpmbuildToolchain(_capabilities.Rpmbuild ?? throw new BuildStepException(
+                RunResult.InfrastructureFailure($"rpmbuild is not available on server {_options.ServerId}")));
+        }
+        var config = Toolchains.MockConfigOf(request.Toolchain)!;
+        if (_capabilities.Mock is null || !_capabilities.Toolchains.Contains(request.Toolchain))
+        {
+            throw new BuildStepException(RunResult.InfrastructureFailure(
+                $"toolchain {request.Toolchain} is not available on server {_options.ServerId}"));
+        }
+        return new MockToolchain(_capabilities.Mock, config, _logger);
+    }
+
+    /// <summary>The spec to build: the request's path inside the checkout, or the single *.spec at its root.</summary>
+    internal static string FindSpec(string checkout, string? specPath)
+    {
+        var root = Path.GetFullPath(checkout) + Path.DirectorySeparatorChar;
+        string spec;
+        if (!string.IsNullOrEmpty(specPath))
+        {
+            spec = Path.GetFullPath(Path.Combine(root, specPath));
+            if (!spec.StartsWith(root, StringComparison.Ordinal) || !File.Exists(spec))
+            {
+                throw new BuildStepException(RunResult.BuildFailure($"spec file {specPath} is not in the repository"));
+            }
+        }
+        else
+        {
+            var specs = Directory.GetFiles(root, "*.spec", SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal).ToArray();
+            spec = specs.Length switch
+            {
+                1 => specs[0],
+                0 => throw new BuildStepException(RunResult.BuildFailure("no .spec file at the repository root: give specPath")),
+                _ => throw new BuildStepException(RunResult.BuildFailure(
+                    $"several .spec files at the repository root ({string.Join(", ", specs.Select(Path.GetFileName))}): give specPath")),
+            };
+        }
+        if (File.ResolveLinkTarget(spec, returnFinalTarget: true) is { } target
+            && !Path.GetFullPath(target.FullName).StartsWith(root, StringComparison.Ordinal))
+        {
+            throw new BuildStepException(RunResult.BuildFailure($"spec file {Path.GetFileName(spec)} links outside the repository"));
+        }
+        return spec;
+    }
+
+    private async Task PublishFinishedAsync(DispatchBuild request, RunResult result, long? fencingToken, IReadOnlyList<Artifact> artifacts)
+    {
+        var message = new BuildRunFinished
+        {
+            BuildId = request.BuildId,
+            Attempt = request.Attempt,
+            ServerId = _options.ServerId,
+            Outcome = result.Outcome,
+            Reason = result.Reason,
+            ExitCode = result.ExitCode,
+            FencingToken = fencingToken,
+            FinishedAt = _time.GetUtcNow(),
+            Artifacts = artifacts,
+        };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _events.PublishAsync(message, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (attempt < 5)
+            {
+                _logger.LogWarning(ex, "Publishing the end of build {BuildId} attempt {Attempt} failed; retrying", request.BuildId, request.Attempt);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void ForgetOldRuns()
+    {
+        var before = _time.GetUtcNow() - ForgetFinishedAfter;
+        foreach (var (key, run) in _runs)
+        {
+            if (run.FinishedAt is { } finished && finished < before && _runs.TryRemove(key, out _))
+            {
+                run.Dispose();
+            }
+        }
+    }
+
+    private void DeleteDirectory(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning(ex, "Could not remove workspace {Workspace}", directory);
+        }
+    }
+}

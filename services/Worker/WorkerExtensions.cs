@@ -1,0 +1,73 @@
+using BuildFarm.Semaphore;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.Worker.Builds;
+using BuildFarm.Worker.Consumers;
+using BuildFarm.Worker.Heartbeats;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace BuildFarm.Worker;
+
+public static class WorkerExtensions
+{
+    /// <summary>
+    /// The build server: options (section <c>Worker</c>), Redis and the farm semaphore, the bus with this
+    /// server's own queue <c>build-server-{ServerId}</c> (DispatchBuild, StopBuildRun, SettingsChanged), the
+    /// background build runner and the heartbeat.
+    /// </summary>
+    public static IHostApplicationBuilder AddWorker(this IHostApplicationBuilder builder)
+    {
+        builder.AddFarmRedis();
+        builder.Services.AddFarmSemaphore();
+        // The bus first: hosted services stop in reverse order, so the runner hands back its builds while the bus still runs.
+        builder.AddFarmBus(
+            x =>
+            {
+                x.AddConsumer<RunBuildConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<StopBuildRunConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<Consumers.ApplySettingsConsumer>().ExcludeFromConfigureEndpoints();
+            },
+            (context, cfg) =>
+            {
+                var options = context.GetRequiredService<IOptions<WorkerOptions>>().Value;
+                cfg.ReceiveEndpoint(options.QueueName, e =>
+                {
+                    e.ConfigureConsumer<RunBuildConsumer>(context);
+                    e.ConfigureConsumer<StopBuildRunConsumer>(context);
+                    e.ConfigureConsumer<Consumers.ApplySettingsConsumer>(context);
+                });
+            });
+        builder.Services.TryAddSingleton<IBuildEvents, BusBuildEvents>();
+        builder.Services.AddBuildRunner();
+        return builder;
+    }
+
+    /// <summary>
+    /// The runner, heartbeat and what they need, without the bus: needs an <see cref="IBuildEvents"/> and an
+    /// <see cref="IFarmSemaphore"/> registered beside it.
+    /// </summary>
+    public static IServiceCollection AddBuildRunner(this IServiceCollection services)
+    {
+        services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WorkerSettings>();
+        services.TryAddSingleton<WorkerCapabilities>();
+        services.TryAddSingleton<GitCheckout>();
+        services.TryAddSingleton(sp => new BuildRunner(
+            sp.GetRequiredService<IOptions<WorkerOptions>>(),
+            sp.GetRequiredService<WorkerSettings>(),
+            sp.GetRequiredService<WorkerCapabilities>(),
+            sp.GetRequiredService<IFarmSemaphore>(),
+            sp.GetRequiredService<IBuildEvents>(),
+            sp.GetRequiredService<GitCheckout>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<BuildRunner>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BuildRunner>());
+        services.AddHostedService<HeartbeatService>();
+        return services;
+    }
+}

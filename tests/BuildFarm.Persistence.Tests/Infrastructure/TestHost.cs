@@ -1,0 +1,86 @@
+using BuildFarm.Persistence.Outbox;
+using BuildFarm.Persistence.Tests.Counter;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace BuildFarm.Persistence.Tests.Infrastructure;
+
+/// <summary>A process of the farm in miniature: the counter saga on Postgres behind the outbox, and a recording consumer.</summary>
+public static class TestHost
+{
+    public const string SagaQueue = "counter-state";
+
+    public static IHost Build(string postgres, Uri rabbitMq, Recorder recorder, bool lockOnLoad = true, Action<PostgresOutboxOptions>? outbox = null)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        var connectionString = new NpgsqlConnectionStringBuilder(postgres) { MaxPoolSize = 24 }.ConnectionString;
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton(recorder);
+        builder.Services.AddPostgresMigrations(typeof(CounterState).Assembly);
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            x.AddPostgresOutbox(o =>
+            {
+                o.PollInterval = TimeSpan.FromSeconds(1);
+                o.RetryDelay = TimeSpan.FromMilliseconds(200);
+                outbox?.Invoke(o);
+            });
+            x.AddSagaStateMachine<CounterStateMachine, CounterState, CounterStateDefinition>()
+                .PostgresRepository("counter_state", o => o.LockOnLoad = lockOnLoad);
+            x.AddConsumer<RecordingConsumer>();
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                var userInfo = rabbitMq.UserInfo.Split(':', 2);
+                cfg.Host(rabbitMq.Host, (ushort)rabbitMq.Port, Uri.UnescapeDataString(rabbitMq.AbsolutePath.TrimStart('/')), h =>
+                {
+                    h.Username(userInfo[0]);
+                    h.Password(userInfo[1]);
+                });
+                cfg.ConnectReceiveObserver(recorder);
+                cfg.ConnectConsumeObserver(recorder);
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(30);
+            o.StopTimeout = TimeSpan.FromSeconds(10);
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Waits (up to 30 s) until the condition holds; fails the test with <paramref name="what"/> otherwise.</summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    public static Task EventuallyAsync(Func<bool> condition, string what) => EventuallyAsync(() => Task.FromResult(condition()), what);
+
+    public static async Task<long> ScalarAsync(string postgres, string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

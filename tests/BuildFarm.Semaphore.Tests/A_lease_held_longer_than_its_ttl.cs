@@ -1,0 +1,36 @@
+namespace BuildFarm.Semaphore.Tests;
+
+public sealed class A_lease_held_longer_than_its_ttl
+{
+    [Fact]
+    public async Task Is_renewed_in_the_background_and_stays_held()
+    {
+        await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
+        var holder = await scope.AddInstanceAsync(o => o.LeaseTtl = TimeSpan.FromSeconds(1));
+        await using var lease = await holder.AcquireAsync(SemaphoreScope.Request("long-build"), CancellationToken.None);
+        var firstExpiry = Assert.Single(await scope.Admin.GetHoldersAsync()).LeaseExpiresAt;
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        var now = Assert.Single(await scope.Admin.GetHoldersAsync());
+        Assert.Equal(lease.FencingToken, now.FencingToken);
+        Assert.True(now.LeaseExpiresAt > firstExpiry);
+        Assert.False(lease.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Fires_lost_when_renewal_finds_it_no_longer_holds_the_slot()
+    {
+        await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
+        var holder = await scope.AddInstanceAsync(o => o.LeaseTtl = TimeSpan.FromSeconds(1.5));
+        await using var lease = await holder.AcquireAsync(SemaphoreScope.Request("vanishing"), CancellationToken.None);
+
+        // Remove the entry behind the semaphore's back (no pub/sub message): only renewal can notice.
+        var keys = new SemaphoreKeys(scope.Prefix).All;
+        await scope.Database.SortedSetRemoveAsync(keys[1], "vanishing");
+        await scope.Database.HashDeleteAsync(keys[2], "vanishing");
+
+        await SemaphoreScope.FiredAsync(lease.Lost);
+        Assert.Empty(await scope.Admin.GetHoldersAsync());
+    }
+}

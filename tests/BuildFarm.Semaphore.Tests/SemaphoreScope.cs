@@ -1,0 +1,74 @@
+using BuildFarm.Testing;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace BuildFarm.Semaphore.Tests;
+
+/// <summary>
+/// One semaphore (a unique key prefix) on the real Redis, seen by several instances that each have their own
+/// connection, as separate processes would. <see cref="Admin"/> is the instance that asks the admin questions.
+/// </summary>
+internal sealed class SemaphoreScope : IAsyncDisposable
+{
+    private readonly List<(ConnectionMultiplexer Redis, RedisFarmSemaphore Semaphore)> _instances = [];
+
+    private SemaphoreScope(string prefix) => Prefix = prefix;
+
+    public string Prefix { get; }
+
+    public RedisFarmSemaphore Admin => _instances[0].Semaphore;
+
+    public IDatabase Database => _instances[0].Redis.GetDatabase();
+
+    public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(30);
+
+    public static async Task<SemaphoreScope> CreateAsync(int limit)
+    {
+        var scope = new SemaphoreScope($"test:semaphore:{Guid.NewGuid():N}");
+        await scope.AddInstanceAsync();
+        await scope.Admin.SetLimitAsync(limit);
+        return scope;
+    }
+
+    public async Task<RedisFarmSemaphore> AddInstanceAsync(Action<FarmSemaphoreOptions>? configure = null)
+    {
+        var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        var options = new FarmSemaphoreOptions { KeyPrefix = Prefix };
+        configure?.Invoke(options);
+        var semaphore = new RedisFarmSemaphore(redis, Options.Create(options));
+        _instances.Add((redis, semaphore));
+        return semaphore;
+    }
+
+    public static SlotRequest Request(string holderId, int priority = 1, TimeSpan? waitTimeout = null) =>
+        new(holderId, "worker-" + holderId, priority, waitTimeout ?? Patience);
+
+    /// <summary>Waits (bounded) until <paramref name="holderId"/> is in the queue.</summary>
+    public async Task WaitUntilQueuedAsync(string holderId)
+    {
+        using var giveUp = new CancellationTokenSource(Patience);
+        while (!(await Admin.GetWaitersAsync()).Any(w => w.HolderId == holderId))
+        {
+            await Task.Delay(5, giveUp.Token);
+        }
+    }
+
+    /// <summary>Completes when <paramref name="token"/> fires; fails the test if it does not within the patience.</summary>
+    public static async Task FiredAsync(CancellationToken token)
+    {
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = token.Register(() => fired.TrySetResult());
+        await fired.Task.WaitAsync(Patience);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var keys = new SemaphoreKeys(Prefix).All;
+        await Database.KeyDeleteAsync(keys);
+        foreach (var (redis, semaphore) in _instances)
+        {
+            await semaphore.DisposeAsync();
+            await redis.DisposeAsync();
+        }
+    }
+}

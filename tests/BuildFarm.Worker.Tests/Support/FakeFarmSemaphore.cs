@@ -1,0 +1,86 @@
+using BuildFarm.Semaphore;
+
+namespace BuildFarm.Worker.Tests.Support;
+
+/// <summary>
+/// An in-test semaphore: grants at once with growing fencing tokens, or times out when <see cref="Refuse"/>
+/// is set; a test can make every held lease lost.
+/// </summary>
+public sealed class FakeFarmSemaphore : IFarmSemaphore
+{
+    private readonly List<Lease> _held = [];
+    private long _token;
+
+    public bool Refuse { get; set; }
+
+    public int Released { get; private set; }
+
+    public async Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken)
+    {
+        if (Refuse)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            throw new SlotWaitTimeoutException(request.WaitTimeout);
+        }
+        var lease = new Lease(this, request.HolderId, Interlocked.Increment(ref _token));
+        lock (_held)
+        {
+            _held.Add(lease);
+        }
+        return lease;
+    }
+
+    public void LoseAll()
+    {
+        lock (_held)
+        {
+            foreach (var lease in _held)
+            {
+                lease.Lose();
+            }
+        }
+    }
+
+    public Task<int> GetLimitAsync() => Task.FromResult(int.MaxValue);
+
+    public Task SetLimitAsync(int limit) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<SlotHolder>> GetHoldersAsync()
+    {
+        lock (_held)
+        {
+            return Task.FromResult<IReadOnlyList<SlotHolder>>(
+                [.. _held.Select(l => new SlotHolder(l.HolderId, "test", l.FencingToken, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))]);
+        }
+    }
+
+    public Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync() => Task.FromResult<IReadOnlyList<SlotWaiter>>([]);
+
+    public Task<bool> ForceReleaseAsync(string holderId) => Task.FromResult(false);
+
+    public Task ClearAsync() => Task.CompletedTask;
+
+    private sealed class Lease(FakeFarmSemaphore owner, string holderId, long token) : SlotLease
+    {
+        private readonly CancellationTokenSource _lost = new();
+
+        public override string HolderId => holderId;
+
+        public override long FencingToken => token;
+
+        public override CancellationToken Lost => _lost.Token;
+
+        public void Lose() => _lost.Cancel();
+
+        public override ValueTask DisposeAsync()
+        {
+            lock (owner._held)
+            {
+                owner._held.Remove(this);
+                owner.Released++;
+            }
+            _lost.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
