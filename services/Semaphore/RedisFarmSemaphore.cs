@@ -84,33 +84,35 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                 try
                 {
                     mayBeQueued = true;
-                    var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Acquire,
-                        request.HolderId, request.WorkerId, request.Priority, Milliseconds(_options.WaiterTtl)).ConfigureAwait(false))!;
+                    var sentAt = Stopwatch.GetTimestamp();
+                    var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Acquire, request.HolderId, request.WorkerId,
+                        request.Priority, Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
                     var status = (int)result[0];
                     if (status == 2)
                     {
                         mayBeQueued = false;
                         throw new InvalidOperationException($"{request.HolderId} already holds a build slot.");
                     }
-                    NoteNearestExpiry((long)result[2], (long)result[3], keepEarlier: true);
-                    if (status == 0)
+                    if (status == 1)
                     {
-                        waiter.Enqueued = true;
-                        _wakePump.Writer.TryWrite(true);
-                        var outcome = await waiter.Outcome.WaitAsync(deadline.Token).ConfigureAwait(false);
-                        if (outcome == WaitOutcome.Removed)
-                        {
-                            mayBeQueued = false;
-                            throw new SlotWaiterRemovedException(request.HolderId);
-                        }
-                        ObjectDisposedException.ThrowIf(outcome == WaitOutcome.Disposed, this);
+                        mayBeQueued = false;
+                        return Granted(request.HolderId, (long)result[1], sentAt, started);
                     }
+                    NoteNearestExpiry((long)result[2], (long)result[3], keepEarlier: true);
+                    waiter.Enqueued = true;
+                    _wakePump.Writer.TryWrite(true);
+                    var outcome = await waiter.Outcome.WaitAsync(deadline.Token).ConfigureAwait(false);
+                    if (outcome == WaitOutcome.Removed)
+                    {
+                        mayBeQueued = false;
+                        throw new SlotWaiterRemovedException(request.HolderId);
+                    }
+                    ObjectDisposedException.ThrowIf(outcome == WaitOutcome.Disposed, this);
 
-                    var lease = await ClaimAsync(request.HolderId).ConfigureAwait(false);
+                    var lease = await ClaimAsync(request.HolderId, started).ConfigureAwait(false);
                     if (lease is not null)
                     {
                         mayBeQueued = false;
-                        _metrics.GrantWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
                         return lease;
                     }
                     _logger.LogWarning("The build-slot grant of {HolderId} was gone before it was claimed; queueing again", request.HolderId);
@@ -232,17 +234,20 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    private async Task<RedisSlotLease?> ClaimAsync(string holderId)
+    private async Task<RedisSlotLease?> ClaimAsync(string holderId, long started)
     {
         var sentAt = Stopwatch.GetTimestamp();
         var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Claim, holderId, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
-        if ((int)result[0] != 1)
-        {
-            return null;
-        }
-        var lease = new RedisSlotLease(this, _logger, holderId, (long)result[1], _options.LeaseTtl);
+        return (int)result[0] == 1 ? Granted(holderId, (long)result[1], sentAt, started) : null;
+    }
+
+    /// <summary>A claimed grant becomes a lease that renews itself; <paramref name="sentAt"/> is when its expiry was set.</summary>
+    private RedisSlotLease Granted(string holderId, long fencingToken, long sentAt, long started)
+    {
+        var lease = new RedisSlotLease(this, _logger, holderId, fencingToken, _options.LeaseTtl);
         _leases[holderId] = lease;
         _metrics.Holders.Add(1);
+        _metrics.GrantWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         lease.Start(sentAt);
         return lease;
     }

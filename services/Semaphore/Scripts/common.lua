@@ -72,7 +72,7 @@ end
 -- Grants free slots to the head(s) of the queue, in order, and tells the grantees. A grant is held
 -- for the waiter's own short ttl until its process claims it (claim.lua) and starts renewing.
 local function admit(now)
-  local free = current_limit() + 1 - redis.call('ZCARD', K_HOLDERS)
+  local free = current_limit() - redis.call('ZCARD', K_HOLDERS)
   local granted = {}
   while free > 0 do
     local head = redis.call('ZRANGE', K_WAITERS, 0, 0)[1]
