@@ -63,10 +63,23 @@ def main():
                 message = text_of(result, f"{NS}Output/{NS}ErrorInfo/{NS}Message")
                 stack = text_of(result, f"{NS}Output/{NS}ErrorInfo/{NS}StackTrace")
                 failures.append((result.get("testName", "?"), outcome, message, stack))
+        # A run whose test host crashed or hung says so in an Error run-info that is not a test's own line.
+        infos = [text_of(info, f"{NS}Text") for info in root.iter(f"{NS}RunInfo") if info.get("outcome") == "Error"]
+        infos = [i for i in infos if i and not i.startswith("[xUnit.net")]
         summary = root.find(f"{NS}ResultSummary")
-        if summary is not None and summary.get("outcome") in {"Aborted", "Error", "Timeout"}:
-            infos = [text_of(info, f"{NS}Text") for info in summary.iter(f"{NS}RunInfo")]
-            aborted.append(f"{source}: run {summary.get('outcome').lower()}: " + " | ".join(i for i in infos if i))
+        if infos or (summary is not None and summary.get("outcome") in {"Aborted", "Error", "Timeout"}):
+            aborted.append(f"{source}: " + (" | ".join(infos) or f"run {summary.get('outcome', '').lower()}"))
+
+    # The blame collector's sequence files name the tests that were running when a host crashed or hung.
+    unfinished = {}
+    for sequence in sorted(results.rglob("Sequence_*.xml")):
+        try:
+            tests = ET.parse(sequence).getroot().iter("Test")
+        except ET.ParseError:
+            continue
+        for test in tests:
+            if test.get("Completed") == "False":
+                unfinished[(test.get("Source", ""), test.get("DisplayName", test.get("Name", "?")))] = sequence
 
     for name, outcome, message, stack in failures:
         print(f"FAILED {name}" + ("" if outcome == "Failed" else f" ({outcome})"))
@@ -74,8 +87,13 @@ def main():
             print(indent(clip(message, MESSAGE_LINES)))
         if stack:
             print(indent(clip(stack, STACK_LINES)))
+    for (_, name) in unfinished:
+        print(f"FAILED {name} (did not finish: its test host crashed or hung)")
+        failed += 1
     for text in aborted:
-        print(f"FAILED test run {clip(text, MESSAGE_LINES)}")
+        print(f"  test run aborted: {clip(text, MESSAGE_LINES)}")
+    if aborted and not unfinished:
+        print("FAILED test run: a test host crashed or hung (see above)")
         failed += 1
     if exit_code != 0 and failed == 0:
         print(f"FAILED test run: dotnet test exited with code {exit_code} but its results show no failed test "

@@ -14,7 +14,7 @@ public sealed class Applying_migrations : IAsyncLifetime
     public Task DisposeAsync() => TestServers.DropDatabaseAsync(_postgres);
 
     [Fact]
-    public async Task Reads_the_embedded_sql_files_in_name_order()
+    public void Reads_the_embedded_sql_files_in_name_order()
     {
         var migrations = PostgresMigrator.ReadMigrations(typeof(CounterState).Assembly);
 

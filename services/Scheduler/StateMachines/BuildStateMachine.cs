@@ -227,6 +227,9 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
 
         During(Queued, Dispatched, Building, Cancelling, Ignore(Requested));
+
+        // A rejected request is finalized in the same consume and so never stored.
+        SetCompletedWhenFinalized();
         During(Queued, Ignore(DeadlineReached), Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
         During(Dispatched, Building, Cancelling, Ignore(Assigned));
     }

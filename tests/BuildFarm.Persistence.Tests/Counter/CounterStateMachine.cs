@@ -19,7 +19,7 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
         Initially(
             When(Started)
                 .TransitionTo(Counting)
-                .PublishAsync(context => context.Init<CounterStarted>(new CounterStarted(context.Saga.CorrelationId))));
+                .Publish(context => new CounterStarted(context.Saga.CorrelationId)));
 
         During(Counting,
             Ignore(Started),
@@ -34,11 +34,10 @@ public sealed class CounterStateMachine : MassTransitStateMachine<CounterState>
                     note.Parameters.Add(new Npgsql.NpgsqlParameter { Value = context.Message.IncrementId });
                     await note.ExecuteNonQueryAsync(context.CancellationToken);
                 })
-                .PublishAsync(context => context.Init<CounterIncremented>(
-                    new CounterIncremented(context.Saga.CorrelationId, context.Message.IncrementId, context.Saga.Count))),
+                .Publish(context => new CounterIncremented(context.Saga.CorrelationId, context.Message.IncrementId, context.Saga.Count)),
             When(Exploded)
                 .Then(context => context.Saga.Count = -1000)
-                .PublishAsync(context => context.Init<CounterExploded>(new CounterExploded(context.Saga.CorrelationId)))
+                .Publish(context => new CounterExploded(context.Saga.CorrelationId))
                 .Then(_ => throw new InvalidOperationException("The counter exploded after publishing.")));
     }
 

@@ -10,6 +10,7 @@ public sealed class Recorder : IReceiveObserver, IConsumeObserver
 
     private readonly ConcurrentQueue<Received> _received = new();
     private readonly ConcurrentDictionary<string, int> _receivedPerQueue = new();
+    private readonly ConcurrentDictionary<string, int> _arrivedPerQueue = new();
     private readonly ConcurrentQueue<(object Message, Exception Exception)> _faults = new();
 
     public IReadOnlyList<Received> All => [.. _received];
@@ -18,14 +19,22 @@ public sealed class Recorder : IReceiveObserver, IConsumeObserver
 
     public IReadOnlyList<(object Message, Exception Exception)> Faults => [.. _faults];
 
+    /// <summary>Deliveries the queue finished processing (consumed, skipped or faulted).</summary>
     public int ReceivedOn(string queue) => _receivedPerQueue.GetValueOrDefault(queue);
+
+    /// <summary>Deliveries that reached the queue's receive pipe (before any retry).</summary>
+    public int ArrivedOn(string queue) => _arrivedPerQueue.GetValueOrDefault(queue);
 
     public void Record<T>(ConsumeContext<T> context)
         where T : class =>
         _received.Enqueue(new Received(context.Message, context.MessageId, context.CorrelationId, context.ConversationId,
             context.Headers.Get<string>(TestHeader), context.DestinationAddress));
 
-    public Task PreReceive(ReceiveContext context) => Task.CompletedTask;
+    public Task PreReceive(ReceiveContext context)
+    {
+        _arrivedPerQueue.AddOrUpdate(context.InputAddress.AbsolutePath.Split('/')[^1], 1, (_, n) => n + 1);
+        return Task.CompletedTask;
+    }
 
     public Task PostReceive(ReceiveContext context)
     {

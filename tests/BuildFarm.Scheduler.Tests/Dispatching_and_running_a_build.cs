@@ -1,0 +1,95 @@
+using BuildFarm.Contracts;
+
+namespace BuildFarm.Scheduler.Tests;
+
+public sealed class Dispatching_and_running_a_build
+{
+    [Fact]
+    public async Task An_assignment_sends_the_dispatch_to_that_servers_queue()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.DispatchedAsync("b7");
+
+        var build = h.Instance(id)!;
+        Assert.Equal("Dispatched", build.CurrentState);
+        Assert.Equal(1, build.Attempt);
+        Assert.Equal("b7", build.ServerId);
+        var sent = h.Harness.Sent.Select<DispatchBuild>().Single(m => m.Context.Message.BuildId == id);
+        Assert.EndsWith("build-server-b7", sent.Context.DestinationAddress!.AbsolutePath, StringComparison.Ordinal);
+        Assert.Equal(1, sent.Context.Message.Attempt);
+        Assert.Equal("mock:fedora-40-x86_64", sent.Context.Message.Toolchain);
+    }
+
+    [Fact]
+    public async Task A_repeated_assignment_for_the_same_attempt_is_ignored()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.DispatchedAsync("b1");
+
+        await h.PublishAsync(new AssignBuild { BuildId = id, Attempt = 1, ServerId = "b2", AssignedAt = h.Clock.GetUtcNow() });
+
+        Assert.Equal("b1", h.Instance(id)!.ServerId);
+        Assert.Single(h.Harness.Sent.Select<DispatchBuild>(), m => m.Context.Message.BuildId == id);
+    }
+
+    [Fact]
+    public async Task A_successful_run_completes_the_build_with_its_artifacts_and_duration()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.BuildingAsync("b1");
+        Assert.True(await h.Harness.Published.Any<BuildStarted>(m => m.Context.Message.BuildId == id));
+        h.Clock.Advance(TimeSpan.FromSeconds(42));
+
+        var rpm = new Artifact("hello-1.0-1.noarch.rpm", 1234, new string('a', 64), "rpm");
+        await h.PublishAsync(new BuildRunFinished
+        {
+            BuildId = id, Attempt = 1, ServerId = "b1", Outcome = BuildRunOutcome.Succeeded, ExitCode = 0,
+            FinishedAt = h.Clock.GetUtcNow(), Artifacts = [rpm],
+        });
+
+        var build = h.Instance(id)!;
+        Assert.Equal("Completed", build.CurrentState);
+        Assert.Equal(TimeSpan.FromSeconds(42), build.Duration);
+        Assert.Equal(["Queued", "Dispatched", "Building", "Completed"], build.History.Select(x => x.State));
+        var completed = h.Harness.Published.Select<BuildCompleted>().Single(m => m.Context.Message.BuildId == id).Context.Message;
+        Assert.Equal(rpm, Assert.Single(completed.Artifacts));
+        Assert.Equal(TimeSpan.FromSeconds(42), completed.Duration);
+    }
+
+    [Fact]
+    public async Task A_build_failure_fails_the_build_without_a_retry()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.BuildingAsync("b1");
+
+        await h.PublishAsync(new BuildRunFinished
+        {
+            BuildId = id, Attempt = 1, ServerId = "b1", Outcome = BuildRunOutcome.BuildFailed, ExitCode = 10,
+            Reason = "rpmbuild failed (see build.log)", FinishedAt = h.Clock.GetUtcNow(),
+        });
+
+        var build = h.Instance(id)!;
+        Assert.Equal("Failed", build.CurrentState);
+        Assert.Equal("rpmbuild failed (see build.log)", build.Reason);
+        Assert.Equal(10, build.ExitCode);
+        var failed = h.Harness.Published.Select<BuildFailed>().Single(m => m.Context.Message.BuildId == id).Context.Message;
+        Assert.Equal("Failed", failed.State);
+        Assert.Single(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == id);
+    }
+
+    [Fact]
+    public async Task A_build_that_runs_over_time_on_the_worker_ends_timed_out()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.BuildingAsync("b1");
+
+        await h.PublishAsync(new BuildRunFinished
+        {
+            BuildId = id, Attempt = 1, ServerId = "b1", Outcome = BuildRunOutcome.TimedOut, Reason = "ran longer than 120 min",
+            FinishedAt = h.Clock.GetUtcNow(),
+        });
+
+        Assert.Equal("TimedOut", h.Instance(id)!.CurrentState);
+        Assert.True(await h.Harness.Published.Any<BuildFailed>(m => m.Context.Message.BuildId == id && m.Context.Message.State == "TimedOut"));
+    }
+}

@@ -1,0 +1,59 @@
+using BuildFarm.Contracts;
+
+namespace BuildFarm.Scheduler.Tests;
+
+public sealed class Submitting_a_build_on_the_bus
+{
+    [Fact]
+    public async Task A_valid_request_is_queued_and_announced()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var request = SagaHarness.Request(priority: "URGENT");
+
+        await h.PublishAsync(request);
+
+        var build = h.Instance(request.BuildId);
+        Assert.NotNull(build);
+        Assert.Equal("Queued", build.CurrentState);
+        Assert.Equal("urgent", build.Priority);
+        Assert.Equal(0, build.Attempt);
+        Assert.Equal("Queued", Assert.Single(build.History).State);
+        Assert.True(await h.Harness.Published.Any<BuildQueued>(m => m.Context.Message.BuildId == request.BuildId && m.Context.Message.Attempt == 1));
+    }
+
+    [Fact]
+    public async Task An_invalid_request_is_rejected_with_the_same_reasons_and_not_stored()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var request = SagaHarness.Request() with
+        {
+            SourceRepository = "ext::sh -c touch% /tmp/pwned",
+            Branch = "--upload-pack=evil",
+            Priority = "whenever",
+        };
+
+        await h.PublishAsync(request);
+
+        Assert.True(await h.Harness.Published.Any<BuildRejected>(m => m.Context.Message.BuildId == request.BuildId));
+        var rejected = h.Harness.Published.Select<BuildRejected>().Single(m => m.Context.Message.BuildId == request.BuildId).Context.Message;
+        var fields = rejected.Errors.Select(e => e.Field).ToHashSet();
+        Assert.Contains("sourceRepository", fields);
+        Assert.Contains("branch", fields);
+        Assert.Contains("priority", fields);
+        Assert.DoesNotContain(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == request.BuildId);
+        Assert.Null(h.Instance(request.BuildId));
+    }
+
+    [Fact]
+    public async Task The_same_request_twice_creates_one_build()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var request = SagaHarness.Request();
+
+        await h.PublishAsync(request);
+        await h.PublishAsync(request);
+
+        Assert.Single(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == request.BuildId);
+        Assert.Single(h.Instance(request.BuildId)!.History);
+    }
+}

@@ -1,0 +1,59 @@
+using BuildFarm.Semaphore;
+using BuildFarm.Testing;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace BuildFarm.Worker.Tests;
+
+/// <summary>Against the real Redis semaphore (a key prefix of its own).</summary>
+public sealed class Waiting_for_a_farm_slot : IAsyncLifetime
+{
+    private readonly GitRepository _repository = new();
+    private ConnectionMultiplexer _redis = null!;
+    private RedisFarmSemaphore _semaphore = null!;
+    private TestWorker _worker = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        _semaphore = new RedisFarmSemaphore(_redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = $"test:worker:{Guid.NewGuid():N}" }));
+        _worker = new TestWorker(semaphore: _semaphore);
+    }
+
+    [Fact]
+    public async Task Fails_as_infrastructure_when_no_slot_comes_within_the_timeout_in_force()
+    {
+        await _semaphore.SetLimitAsync(0);
+        _worker.Get<WorkerSettings>().Apply(new FarmSettings { SlotWaitTimeoutSeconds = 1 }, revision: 7);
+
+        var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head));
+
+        Assert.Equal(BuildRunOutcome.InfrastructureFailed, finished.Outcome);
+        Assert.Equal("no build slot within 1 s", finished.Reason);
+        Assert.Empty(_worker.Events.Of<BuildRunStarted>());
+        Assert.Empty(await _semaphore.GetWaitersAsync());
+    }
+
+    [Fact]
+    public async Task Holds_the_slot_while_building_and_releases_it_after()
+    {
+        await _semaphore.SetLimitAsync(1);
+        var request = TestWorker.Request(_repository.Url, _repository.Head);
+
+        var finished = await _worker.BuildAsync(request);
+
+        Assert.Equal(BuildRunOutcome.Succeeded, finished.Outcome);
+        var started = Assert.Single(_worker.Events.Of<BuildRunStarted>());
+        Assert.Equal(started.FencingToken, finished.FencingToken);
+        Assert.Empty(await _semaphore.GetHoldersAsync());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _worker.DisposeAsync();
+        await _semaphore.ClearAsync();
+        await _semaphore.DisposeAsync();
+        await _redis.DisposeAsync();
+        _repository.Dispose();
+    }
+}
