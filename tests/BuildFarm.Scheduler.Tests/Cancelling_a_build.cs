@@ -16,7 +16,7 @@ public sealed class Cancelling_a_build
         var build = h.Instance(request.BuildId)!;
         Assert.Equal("Cancelled", build.CurrentState);
         Assert.Equal("cancelled by alice", build.Reason);
-        Assert.True(await h.Harness.Published.Any<BuildCancelled>(m => m.Context.Message.BuildId == request.BuildId));
+        Assert.Contains(h.Harness.Published.Select<BuildCancelled>(), m => m.Context.Message.BuildId == request.BuildId);
         Assert.Empty(h.Harness.Sent.Select<StopBuildRun>());
     }
 
@@ -29,7 +29,7 @@ public sealed class Cancelling_a_build
         await h.PublishAsync(new CancelBuild { BuildId = id, RequestedBy = "bob", Reason = "wrong branch" });
 
         Assert.Equal("Cancelling", h.Instance(id)!.CurrentState);
-        Assert.True(await h.Harness.Sent.Any<StopBuildRun>(m => m.Context.Message.BuildId == id && m.Context.Message.As == BuildRunOutcome.Cancelled));
+        Assert.Contains(h.Harness.Sent.Select<StopBuildRun>(), m => m.Context.Message.BuildId == id && m.Context.Message.As == BuildRunOutcome.Cancelled);
         Assert.DoesNotContain(h.Harness.Published.Select<BuildCancelled>(), m => m.Context.Message.BuildId == id);
 
         await h.PublishAsync(new BuildRunFinished
@@ -40,7 +40,7 @@ public sealed class Cancelling_a_build
         var build = h.Instance(id)!;
         Assert.Equal("Cancelled", build.CurrentState);
         Assert.Equal("cancelled by bob: wrong branch", build.Reason);
-        Assert.True(await h.Harness.Published.Any<BuildCancelled>(m => m.Context.Message.BuildId == id && m.Context.Message.CancelledBy == "bob"));
+        Assert.Contains(h.Harness.Published.Select<BuildCancelled>(), m => m.Context.Message.BuildId == id && m.Context.Message.CancelledBy == "bob");
     }
 
     [Fact]

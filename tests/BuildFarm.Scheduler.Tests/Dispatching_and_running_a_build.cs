@@ -37,7 +37,7 @@ public sealed class Dispatching_and_running_a_build
     {
         await using var h = await SagaHarness.StartAsync();
         var id = await h.BuildingAsync("b1");
-        Assert.True(await h.Harness.Published.Any<BuildStarted>(m => m.Context.Message.BuildId == id));
+        Assert.Contains(h.Harness.Published.Select<BuildStarted>(), m => m.Context.Message.BuildId == id);
         h.Clock.Advance(TimeSpan.FromSeconds(42));
 
         var rpm = new Artifact("hello-1.0-1.noarch.rpm", 1234, new string('a', 64), "rpm");
@@ -90,6 +90,6 @@ public sealed class Dispatching_and_running_a_build
         });
 
         Assert.Equal("TimedOut", h.Instance(id)!.CurrentState);
-        Assert.True(await h.Harness.Published.Any<BuildFailed>(m => m.Context.Message.BuildId == id && m.Context.Message.State == "TimedOut"));
+        Assert.Contains(h.Harness.Published.Select<BuildFailed>(), m => m.Context.Message.BuildId == id && m.Context.Message.State == "TimedOut");
     }
 }

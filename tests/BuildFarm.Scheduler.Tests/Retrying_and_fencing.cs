@@ -23,7 +23,7 @@ public sealed class Retrying_and_fencing
         Assert.Equal(1, build.Attempt);
         Assert.Null(build.ServerId);
         Assert.Equal(h.Clock.GetUtcNow() + TimeSpan.FromSeconds(5), build.RetryAt);
-        Assert.True(await h.Harness.Published.Any<BuildQueued>(m => m.Context.Message.BuildId == id && m.Context.Message.Attempt == 2));
+        Assert.Contains(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == id && m.Context.Message.Attempt == 2);
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class Retrying_and_fencing
         var build = h.Instance(id)!;
         Assert.Equal("Queued", build.CurrentState);
         Assert.Contains("did not acknowledge the dispatch", build.Reason, StringComparison.Ordinal);
-        Assert.True(await h.Harness.Published.Any<BuildQueued>(m => m.Context.Message.BuildId == id && m.Context.Message.Attempt == 2));
+        Assert.Contains(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == id && m.Context.Message.Attempt == 2);
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class Retrying_and_fencing
         await h.PublishAsync(new BuildDeadlineReached { BuildId = id, Attempt = 1, State = "Building", DeadlineAt = h.Clock.GetUtcNow() });
 
         Assert.Equal("TimedOut", h.Instance(id)!.CurrentState);
-        Assert.True(await h.Harness.Sent.Any<StopBuildRun>(m => m.Context.Message.BuildId == id && m.Context.Message.As == BuildRunOutcome.TimedOut));
-        Assert.True(await h.Harness.Published.Any<BuildFailed>(m => m.Context.Message.BuildId == id && m.Context.Message.State == "TimedOut"));
+        Assert.Contains(h.Harness.Sent.Select<StopBuildRun>(), m => m.Context.Message.BuildId == id && m.Context.Message.As == BuildRunOutcome.TimedOut);
+        Assert.Contains(h.Harness.Published.Select<BuildFailed>(), m => m.Context.Message.BuildId == id && m.Context.Message.State == "TimedOut");
     }
 }

@@ -42,7 +42,7 @@ public sealed class SagaHarness : IAsyncDisposable
         services.AddOptions<SchedulerOptions>();
         services.AddMassTransitTestHarness(x =>
         {
-            x.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(20));
+            x.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(1));
             x.AddSagaStateMachine<BuildStateMachine, BuildState>().InMemoryRepository();
         });
         var harness = new SagaHarness(services.BuildServiceProvider(true));
@@ -68,7 +68,21 @@ public sealed class SagaHarness : IAsyncDisposable
     {
         var messageId = NewId.NextGuid();
         await Harness.Bus.Publish(message, c => c.MessageId = messageId);
-        Assert.True(await Saga.Consumed.Any<T>(c => c.Context.MessageId == messageId), $"the saga did not consume {typeof(T).Name}");
+        await WaitUntilAsync(() => Saga.Consumed.Select<T>(c => c.Context.MessageId == messageId).Any(), $"the saga consumed {typeof(T).Name}");
+    }
+
+    /// <summary>
+    /// Waits for a condition by looking again every few milliseconds, up to a generous limit. (The harness's own
+    /// Any() gives up at once after an inactivity period, which a loaded 2-core machine reaches between steps.)
+    /// </summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
+            await Task.Delay(10);
+        }
     }
 
     public BuildState? Instance(Guid id) => Saga.Sagas.Contains(id);
