@@ -20,6 +20,10 @@ public sealed class DeadlineMonitor(
 {
     private readonly Dictionary<(Guid, int, string), DateTimeOffset> announced = [];
 
+    // Heartbeats that arrived while this process was down wait in the queue; until it has been up for three
+    // intervals, a server is not judged by a last-seen time that predates it.
+    private readonly DateTimeOffset startedAt = time.GetUtcNow();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.MonitorInterval, time);
@@ -53,7 +57,7 @@ public sealed class DeadlineMonitor(
         await using (var command = new NpgsqlCommand("""
             WITH gone AS (
                 UPDATE build_server SET online = false
-                 WHERE online AND last_seen < @now - heartbeat_interval * 3
+                 WHERE online AND GREATEST(last_seen, @started) < @now - heartbeat_interval * 3
                 RETURNING server_id)
             SELECT s.correlation_id, (s.data->>'Attempt')::int, s.data->>'ServerId'
               FROM build_state s JOIN gone g ON g.server_id = s.data->>'ServerId'
@@ -61,6 +65,7 @@ public sealed class DeadlineMonitor(
             """, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("started", startedAt);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -97,6 +102,9 @@ public sealed class DeadlineMonitor(
                 Reason = "build server lost",
                 FinishedAt = now,
             }, ct);
+            // Should the server come back, it stops the orphaned attempt and frees its slot.
+            var endpoint = await bus.GetSendEndpoint(StateMachines.BuildStateMachine.WorkerQueue(serverId));
+            await endpoint.Send(new StopBuildRun { BuildId = buildId, Attempt = attempt, As = BuildRunOutcome.InfrastructureFailed, Reason = "build server lost" }, ct);
         }
 
         // A deadline is announced once per (build, attempt, state) and again only if it is still due a while later.

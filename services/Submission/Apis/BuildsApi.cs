@@ -48,32 +48,32 @@ internal static class BuildsApi
             : TypedResults.Ok(response);
     }
 
-    public static async Task<Results<Ok<BuildResponse>, NotFound<ProblemDetails>>> GetBuild(Guid id, BuildStore store, CancellationToken ct) =>
+    public static async Task<Results<Ok<BuildResponse>, ProblemHttpResult>> GetBuild(Guid id, BuildStore store, CancellationToken ct) =>
         await store.FindAsync(id, ct) is { } build
             ? TypedResults.Ok(BuildResponse.From(build))
             : NotFound(id);
 
-    public static async Task<Results<Ok<IReadOnlyList<ArtifactResponse>>, NotFound<ProblemDetails>>> ListArtifacts(Guid id, BuildStore store, CancellationToken ct) =>
+    public static async Task<Results<Ok<IReadOnlyList<ArtifactResponse>>, ProblemHttpResult>> ListArtifacts(Guid id, BuildStore store, CancellationToken ct) =>
         await store.FindAsync(id, ct) is { } build
             ? TypedResults.Ok<IReadOnlyList<ArtifactResponse>>([.. build.Artifacts.Select(a => ArtifactResponse.From(id, a))])
             : NotFound(id);
 
-    public static async Task<Results<FileStreamHttpResult, NotFound<ProblemDetails>>> DownloadArtifact(
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadArtifact(
         Guid id, string name, BuildStore store, ArtifactStore artifacts, HttpContext http, CancellationToken ct)
     {
         var build = await store.FindAsync(id, ct);
         var artifact = build?.Artifacts.FirstOrDefault(a => a.Name == name);
         if (build is null || artifact is null || !artifacts.TryOpen(artifact.Sha256, out var stream))
         {
-            return TypedResults.NotFound(Problem(StatusCodes.Status404NotFound, "No such artifact.",
-                build is null ? $"There is no build {id}." : $"Build {id} has no artifact named '{name}'."));
+            return Problem(StatusCodes.Status404NotFound, "No such artifact.",
+                build is null ? $"There is no build {id}." : $"Build {id} has no artifact named '{name}'.");
         }
         http.Response.Headers["Digest"] = $"sha-256={Convert.ToBase64String(Convert.FromHexString(artifact.Sha256))}";
         http.Response.Headers["X-Checksum-Sha256"] = artifact.Sha256;
         return TypedResults.File(stream, ContentType(artifact.Name), artifact.Name, enableRangeProcessing: true);
     }
 
-    public static async Task<Results<Ok<string>, NotFound<ProblemDetails>>> GetLogs(
+    public static async Task<Results<Ok<string>, ProblemHttpResult>> GetLogs(
         Guid id, int? attempt, string? stream, BuildStore store, CancellationToken ct)
     {
         if (await store.FindAsync(id, ct) is null)
@@ -88,7 +88,7 @@ internal static class BuildsApi
         return TypedResults.Ok(text.ToString());
     }
 
-    public static async Task<Results<Accepted, NotFound<ProblemDetails>, Conflict<ProblemDetails>>> CancelBuild(
+    public static async Task<Results<Accepted, ProblemHttpResult>> CancelBuild(
         Guid id, BuildStore store, IPublishEndpoint bus, HttpContext http, CancellationToken ct)
     {
         var build = await store.FindAsync(id, ct);
@@ -98,18 +98,18 @@ internal static class BuildsApi
         }
         if (build.IsFinished)
         {
-            return TypedResults.Conflict(Problem(StatusCodes.Status409Conflict, "The build has already ended.",
-                $"Build {id} is {build.CurrentState}; only a queued or running build can be cancelled."));
+            return Problem(StatusCodes.Status409Conflict, "The build has already ended.",
+                $"Build {id} is {build.CurrentState}; only a queued or running build can be cancelled.");
         }
         await bus.Publish(new CancelBuild { BuildId = id, RequestedBy = http.User.Identity?.Name ?? "anonymous" }, ct);
         return TypedResults.Accepted($"/api/v1/builds/{id}");
     }
 
-    private static NotFound<ProblemDetails> NotFound(Guid id) =>
-        TypedResults.NotFound(Problem(StatusCodes.Status404NotFound, "No such build.", $"There is no build {id}."));
+    private static ProblemHttpResult NotFound(Guid id) =>
+        Problem(StatusCodes.Status404NotFound, "No such build.", $"There is no build {id}.");
 
-    private static ProblemDetails Problem(int status, string title, string detail) =>
-        new() { Status = status, Title = title, Detail = detail, Type = $"https://httpstatuses.io/{status}" };
+    private static ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title);
 
     private static string ContentType(string name) =>
         name.EndsWith(".rpm", StringComparison.Ordinal) ? "application/x-rpm"

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace BuildFarm.Settings.Infrastructure;
+
+/// <summary>Turns unreadable requests into 400 and anything unexpected into 500, both as problem details.</summary>
+public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Describe(bad)),
+            System.Text.Json.JsonException json => (StatusCodes.Status400BadRequest, "The request could not be read.", $"The body is not valid JSON: {json.Message}"),
+            _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request.", null),
+        };
+        if (status >= 500)
+        {
+            logger.LogError(exception, "Unhandled exception for {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = title, Detail = detail, Instance = httpContext.Features.Get<IHttpRequestFeature>()?.Path },
+        });
+    }
+
+    private static string Describe(BadHttpRequestException exception) =>
+        exception.InnerException is System.Text.Json.JsonException json
+            ? $"The body is not valid JSON for this request: {json.Message}"
+            : exception.Message;
+}

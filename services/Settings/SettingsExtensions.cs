@@ -1,0 +1,59 @@
+using BuildFarm.Contracts;
+using BuildFarm.Persistence;
+using BuildFarm.Semaphore;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.Settings.Apis;
+using BuildFarm.Settings.Consumers;
+using BuildFarm.Settings.Infrastructure;
+using BuildFarm.Settings.Storage;
+using FluentValidation;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace BuildFarm.Settings;
+
+public static class SettingsExtensions
+{
+    /// <summary>
+    /// The Settings service: the settings record in PostgreSQL with its audit trail, changes broadcast through the
+    /// outbox, the build-slot semaphore's limit kept in step, the <see cref="GetFarmSettings"/> answer, problem details.
+    /// Call <c>AddFarmAuthentication()</c> too: every endpoint needs a farm role.
+    /// </summary>
+    public static IHostApplicationBuilder AddSettings(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApi();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IValidator<FarmSettings>, FarmSettingsValidator>();
+        services.AddSingleton<SettingsStore>();
+        services.AddScoped<SettingsWriter>();
+        services.AddSingleton<SemaphoreLimitSync>();
+        services.AddHostedService(sp => sp.GetRequiredService<SemaphoreLimitSync>());
+        services.AddHostedService<SettingsStartup>();
+
+        builder.AddFarmPostgres();
+        services.AddPostgresMigrations(typeof(SettingsExtensions).Assembly);
+        builder.AddFarmRedis();
+        services.AddFarmSemaphore();
+        builder.AddFarmBus(x =>
+        {
+            x.AddPostgresOutbox();
+            x.AddConsumer<AnswerSettingsQueryConsumer>();
+        });
+        return builder;
+    }
+
+    public static WebApplication MapSettingsApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi();
+        app.MapSettingsEndpoints();
+        app.MapBuildStatusEndpoints();
+        return app;
+    }
+}

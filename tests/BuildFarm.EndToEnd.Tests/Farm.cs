@@ -1,0 +1,139 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using BuildFarm.Testing;
+
+namespace BuildFarm.EndToEnd.Tests;
+
+/// <summary>
+/// A whole farm for one test class: Scheduler, one Worker and Submission as real processes, on a
+/// database, a RabbitMQ virtual host and a Redis key prefix of their own, with the stand-in mock and
+/// the real rpmbuild.
+/// </summary>
+public class Farm : IAsyncLifetime
+{
+    private readonly Dictionary<string, string> environment = [];
+    private string database = "";
+    private Uri vhost = null!;
+
+    public string Temp { get; } = Directory.CreateTempSubdirectory("bf-e2e-").FullName;
+    public string ServerId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+    public ServiceProcess Scheduler { get; private set; } = null!;
+    public ServiceProcess Worker { get; private set; } = null!;
+    public ServiceProcess Submission { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public string PostgresConnectionString => database;
+
+    /// <summary>Seconds the stand-in mock spends "building", so a test can act while a build runs.</summary>
+    protected virtual int MockSeconds => 0;
+
+    public async Task InitializeAsync()
+    {
+        database = await TestServers.CreateDatabaseAsync("e2e");
+        vhost = await TestServers.CreateVirtualHostAsync("e2e");
+        var artifacts = Path.Combine(Temp, "artifacts");
+        environment["ConnectionStrings__Postgres"] = database;
+        environment["ConnectionStrings__RabbitMq"] = vhost.ToString();
+        environment["ConnectionStrings__Redis"] = TestServers.Redis;
+        environment["Semaphore__KeyPrefix"] = "bf-e2e-" + ServerId;
+        environment["Farm__AllowFileRepositories"] = "true";
+        environment["Farm__ArtifactStore"] = artifacts;
+        environment["Scheduler__MonitorInterval"] = "00:00:00.250";
+        environment["Scheduler__RetryBaseDelay"] = "00:00:00.500";
+        environment["Worker__ServerId"] = ServerId;
+        environment["Worker__WorkspaceRoot"] = Path.Combine(Temp, "workspaces");
+        environment["Worker__ArtifactStore"] = artifacts;
+        environment["Worker__AllowFileRepositories"] = "true";
+        environment["Worker__HeartbeatInterval"] = "00:00:01";
+        environment["Worker__MockCommand"] = Path.Combine(Repository.Root, "tests", "mock", "mock");
+        environment["Worker__MockConfigs__0"] = "fedora-40-x86_64";
+        environment["Worker__BuildEnvironment__MOCK_ROOT_BASE"] = Path.Combine(Temp, "mock-roots");
+        environment["Worker__BuildEnvironment__MOCK_SLEEP"] = MockSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        Scheduler = await StartAsync("Scheduler");
+        Worker = await StartAsync("Worker");
+        Submission = await StartAsync("Submission");
+        Http = new HttpClient { BaseAddress = Submission.Url, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Task<ServiceProcess> StartAsync(string name) => ServiceProcess.StartAsync(name, environment);
+
+    /// <summary>Kills the Scheduler as kill -9 would and starts a new one on the same state.</summary>
+    public async Task RestartSchedulerAsync()
+    {
+        await Scheduler.KillAsync();
+        await Scheduler.DisposeAsync();
+        Scheduler = await StartAsync("Scheduler");
+    }
+
+    /// <summary>A bare git repository made from a folder under samples/ (or any folder); returns its URL and commit.</summary>
+    public (string Url, string Commit) Repo(string sourceDir)
+    {
+        var dir = Path.Combine(Temp, "repos", Path.GetFileName(sourceDir) + "-" + Guid.NewGuid().ToString("N")[..6] + ".git");
+        var commit = Repository.MakeGitRepository(sourceDir, dir);
+        return ("file://" + dir, commit);
+    }
+
+    public async Task<JsonElement> SubmitAsync(object body)
+    {
+        var response = await Http.PostAsJsonAsync("/api/v1/builds", body);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> GetBuildAsync(Guid id)
+    {
+        var response = await Http.GetAsync($"/api/v1/builds/{id}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Polls the build until it is in one of <paramref name="states"/>; fails with the farm's logs after two minutes.</summary>
+    public async Task<JsonElement> WaitForStateAsync(Guid id, params string[] states)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        JsonElement build = default;
+        while (DateTime.UtcNow < deadline)
+        {
+            build = await GetBuildAsync(id);
+            if (states.Contains(build.GetProperty("state").GetString()))
+            {
+                return build;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail($"build {id} did not reach {string.Join("/", states)}; last seen: {build}\n--- Scheduler:\n{Scheduler.Tail}\n--- Worker:\n{Worker.Tail}\n--- Submission:\n{Submission.Tail}");
+        return build;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        foreach (var service in new[] { Submission, Worker, Scheduler })
+        {
+            if (service is not null)
+            {
+                await service.DisposeAsync();
+            }
+        }
+        await TestServers.DeleteVirtualHostAsync(vhost);
+        await TestServers.DropDatabaseAsync(database);
+        try
+        {
+            Directory.Delete(Temp, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+/// <summary>A farm whose stand-in mock builds take a few seconds.</summary>
+public sealed class SlowMockFarm : Farm
+{
+    protected override int MockSeconds => 6;
+}

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace BuildFarm.EndToEnd.Tests;
+
+/// <summary>Where the checkout is, which configuration the tests were built in, and sample repositories.</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>Debug or Release: the services are started from the same configuration as the tests.</summary>
+    public static string Configuration { get; } =
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name is var tfm && tfm.StartsWith("net", StringComparison.Ordinal)
+            ? new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name
+            : "Debug";
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "BuildFarm.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("BuildFarm.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Turns a folder into a bare git repository with one commit on main; returns the commit.</summary>
+    public static string MakeGitRepository(string sourceDir, string repoDir)
+    {
+        var start = new ProcessStartInfo(Path.Combine(Root, "scripts", "make-sample-repo.sh"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(sourceDir);
+        start.ArgumentList.Add(repoDir);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEnd();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"make-sample-repo.sh failed ({process.ExitCode}): {stderr}");
+        }
+        return stdout.Trim();
+    }
+}
