@@ -24,6 +24,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton<FarmSettingsCache>();
         builder.Services.AddSingleton<DispatchSignal>();
         builder.Services.AddSingleton<Dispatcher>();
+        builder.Services.AddSingleton<Status.StatusReader>();
         builder.Services.AddHostedService<DispatchLoop>();
         builder.Services.AddHostedService<DeadlineMonitor>();
 
@@ -35,6 +36,8 @@ public static class SchedulerExtensions
             x.AddSagaStateMachine<BuildStateMachine, BuildState, BuildStateDefinition>().PostgresRepository("build_state");
             x.AddConsumer<RecordHeartbeatConsumer>();
             x.AddConsumer<TriggerDispatchConsumer>();
+            x.AddConsumer<AnswerBuildStatusConsumer>();
+            x.AddConsumer<AnswerQueueStatusConsumer>();
             x.AddConsumer<ApplySettingsConsumer>().Endpoint(e => e.InstanceId = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         });
         return builder;

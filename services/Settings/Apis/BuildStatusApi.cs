@@ -3,7 +3,6 @@ using BuildFarm.Semaphore;
 using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Settings.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace BuildFarm.Settings.Apis;
 
@@ -17,7 +16,8 @@ internal static class BuildStatusApi
     {
         var api = app.MapGroup("/api/settings/build_status").WithTags("Build slots");
         api.MapGet("", GetStatus).RequireAuthorization(FarmPolicies.Viewer).WithName("GetBuildStatus");
-        api.MapPost("/release/{buildId}", Release).RequireAuthorization(FarmPolicies.Admin).WithName("ReleaseBuildSlot");
+        api.MapPost("/release/{buildId}", Release).RequireAuthorization(FarmPolicies.Admin).WithName("ReleaseBuildSlot")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/clear", Clear).RequireAuthorization(FarmPolicies.Admin).WithName("ClearBuildSlots");
         return api;
     }
@@ -38,7 +38,7 @@ internal static class BuildStatusApi
             [.. waiters.Select(w => new SlotWaiterResponse(w.Position, w.Priority, w.Since, Parse(w.HolderId).BuildId, w.HolderId, w.WorkerId))]));
     }
 
-    public static async Task<Results<Ok<ReleaseSlotResponse>, NotFound<ProblemDetails>>> Release(
+    public static async Task<Results<Ok<ReleaseSlotResponse>, ProblemHttpResult>> Release(
         string buildId, IFarmSemaphore semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         var released = new List<string>();
@@ -51,12 +51,8 @@ internal static class BuildStatusApi
         }
         if (released.Count == 0)
         {
-            return TypedResults.NotFound(new ProblemDetails
-            {
-                Status = StatusCodes.Status404NotFound,
-                Title = "The build holds no slot.",
-                Detail = $"No attempt of build {buildId} holds a build slot now.",
-            });
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "The build holds no slot.",
+                detail: $"No attempt of build {buildId} holds a build slot now.");
         }
         var response = new ReleaseSlotResponse(buildId, released);
         await store.RecordActionAsync("release", Who(http), time.GetUtcNow(), response, ct);

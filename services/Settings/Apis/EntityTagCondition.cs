@@ -13,7 +13,7 @@ internal sealed record EntityTagCondition(IList<EntityTagHeaderValue>? Tags)
         var raw = headers[name];
         if (raw.Count == 0)
         {
-            condition = new EntityTagCondition(null);
+            condition = new EntityTagCondition((IList<EntityTagHeaderValue>?)null);
             return true;
         }
         var ok = EntityTagHeaderValue.TryParseStrictList(raw, out var tags) && tags is { Count: > 0 };

@@ -23,6 +23,7 @@ internal static class BuildsApi
         api.MapGet("/{id:guid}/artifacts", ListArtifacts);
         api.MapGet("/{id:guid}/artifacts/{name}", DownloadArtifact);
         api.MapMethods("/{id:guid}/cancel", ["PUT", "POST"], CancelBuild);
+        api.MapStatusApi();
         return api;
     }
 

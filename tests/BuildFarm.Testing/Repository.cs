@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace BuildFarm.EndToEnd.Tests;
+namespace BuildFarm.Testing;
 
 /// <summary>Where the checkout is, which configuration the tests were built in, and sample repositories.</summary>
 public static class Repository

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace BuildFarm.EndToEnd.Tests;
+namespace BuildFarm.Testing;
 
 /// <summary>One of the farm's services running as a real process from its build output.</summary>
 public sealed class ServiceProcess : IAsyncDisposable

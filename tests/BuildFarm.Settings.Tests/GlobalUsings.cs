@@ -1,0 +1,5 @@
+global using System.Net;
+global using System.Net.Http.Json;
+global using BuildFarm.Contracts;
+global using BuildFarm.Settings.Tests.Infrastructure;
+global using Xunit;
