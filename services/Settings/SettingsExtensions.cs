@@ -21,7 +21,7 @@ public static class SettingsExtensions
     public static IHostApplicationBuilder AddSettings(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = DescribeUnsupportedMediaType);
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddOpenApi();
@@ -43,6 +43,23 @@ public static class SettingsExtensions
             x.AddConsumer<AnswerSettingsQueryConsumer>();
         });
         return builder;
+    }
+
+    /// <summary>Routing answers a body of the wrong type with a bare 415; say what the endpoint takes.</summary>
+    private static void DescribeUnsupportedMediaType(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails.Status != StatusCodes.Status415UnsupportedMediaType || context.ProblemDetails.Detail is not null)
+        {
+            return;
+        }
+        var request = context.HttpContext.Request;
+        if (HttpMethods.IsPatch(request.Method))
+        {
+            context.HttpContext.Response.Headers["Accept-Patch"] = $"{SettingsApi.MergePatchJson}, application/json";
+        }
+        context.ProblemDetails.Detail = HttpMethods.IsPatch(request.Method)
+            ? $"PATCH takes a JSON merge patch ({SettingsApi.MergePatchJson} or application/json); got '{request.ContentType}'."
+            : $"{request.Method} takes application/json; got '{request.ContentType}'.";
     }
 
     public static WebApplication MapSettingsApi(this WebApplication app)

@@ -64,7 +64,9 @@ public sealed class Patching_the_settings(SettingsFixture app) : IClassFixture<S
 
         using var response = await client.PatchAsync("/api/settings", content);
 
-        await Json.ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        var problem = await Json.ProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains(Json.MergePatch, problem.Detail, StringComparison.Ordinal);
+        Assert.Contains(Json.MergePatch, response.Headers.GetValues("Accept-Patch").Single(), StringComparison.Ordinal);
         Assert.Equal(before, await app.GetAsync());
     }
 }

@@ -55,7 +55,7 @@ public sealed class Dispatcher(
         DateTimeOffset? nextRetry = null;
         var placed = 0;
 
-        foreach (var build in QueueOrder.Order(snapshot.Queue, now, options.Value.AgingStep))
+        foreach (var build in QueueOrder.Order(snapshot.Queue, now, options.Value.AgingStep, snapshot.ServedBySubmitter))
         {
             if (build.RetryAt is { } retryAt && retryAt > now)
             {

@@ -10,6 +10,12 @@ namespace BuildFarm.Scheduler.Dispatch;
 public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOnlyList<QueuedBuild> Queue, int Used)
 {
     /// <summary>
+    /// Turns each submitter has had while the queue waited: builds on build servers (or placed there) now,
+    /// and builds dispatched since the oldest queued build was submitted. See <see cref="QueueOrder"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> ServedBySubmitter { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>
     /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus placements
     /// the dispatcher made that their saga has not taken up yet.
     /// </summary>
@@ -76,6 +82,23 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
                     reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
             }
         }
-        return new FarmSnapshot(servers, queue, used);
+        var served = new Dictionary<string, int>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT s.data->>'SubmittedBy', count(*)::int FROM build_state s
+             WHERE s.current_state IN ('Dispatched', 'Building', 'Cancelling')
+                OR (s.current_state = 'Queued' AND EXISTS (SELECT 1 FROM build_assignment a
+                       WHERE a.build_id = s.correlation_id AND (s.data->>'Attempt')::int < a.attempt))
+                OR (s.updated_at >= @since AND (s.data->>'DispatchedAt')::timestamptz >= @since)
+             GROUP BY 1
+            """, connection, transaction))
+        {
+            command.Parameters.AddWithValue("since", queue.Count == 0 ? now : queue.Min(b => b.SubmittedAt));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                served[reader.GetString(0)] = reader.GetInt32(1);
+            }
+        }
+        return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served };
     }
 }

@@ -9,10 +9,11 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// for every full <c>agingStep</c> it has waited since submission, capped at urgent. So a low build that has
 /// waited three aging steps competes as urgent: nothing starves.</item>
 /// <item>Higher effective priority first.</item>
-/// <item>Within one effective priority, <b>submitters take turns</b>: each build's turn is the number of
-/// older builds of the same submitter at the same effective priority (its oldest has turn 0). Lower turn
-/// first, so every submitter's first build goes before anyone's second: one submitter's 500 builds do
-/// not stand in front of another's first.</item>
+/// <item>Within one effective priority, <b>submitters take turns</b>: a build's turn is the number of turns its
+/// submitter has already had while the queue waited (its builds on build servers now, or dispatched since the
+/// oldest queued build was submitted) plus the number of that submitter's older queued builds at the same
+/// effective priority. Lower turn first, so every submitter's first build goes before anyone's second: one
+/// submitter's 500 builds do not stand in front of another's first, even when they finish one by one.</item>
 /// <item>Then first come, first served by submission time (a retried build keeps its place), then by id.</item>
 /// </list>
 /// </summary>
@@ -25,15 +26,17 @@ public static class QueueOrder
         return (BuildPriority)Math.Min((int)BuildPriority.Urgent, (int)build.Priority + raised);
     }
 
-    /// <summary>The builds in dispatch order.</summary>
-    public static IReadOnlyList<QueuedBuild> Order(IEnumerable<QueuedBuild> builds, DateTimeOffset now, TimeSpan agingStep)
+    /// <summary>The builds in dispatch order; <paramref name="servedBySubmitter"/> counts the turns each submitter already had.</summary>
+    public static IReadOnlyList<QueuedBuild> Order(IEnumerable<QueuedBuild> builds, DateTimeOffset now, TimeSpan agingStep,
+        IReadOnlyDictionary<string, int>? servedBySubmitter = null)
     {
         var ranked = builds
             .Select(b => (Build: b, Effective: EffectivePriority(b, now, agingStep)))
             .GroupBy(x => (x.Effective, x.Build.SubmittedBy))
             .SelectMany(g => g
                 .OrderBy(x => x.Build.SubmittedAt).ThenBy(x => x.Build.BuildId)
-                .Select((x, turn) => (x.Build, x.Effective, Turn: turn)));
+                .Select((x, older) => (x.Build, x.Effective,
+                    Turn: older + (servedBySubmitter?.GetValueOrDefault(x.Build.SubmittedBy) ?? 0))));
         return ranked
             .OrderByDescending(x => x.Effective)
             .ThenBy(x => x.Turn)

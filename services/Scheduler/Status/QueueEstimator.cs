@@ -36,7 +36,7 @@ public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningB
     private BuildStatusReport Estimate(QueuedBuild build, IReadOnlyList<QueuedBuild> queue, Func<QueuedBuild, HashSet<string>> candidatesOf, string? lastReason)
     {
         var mine = candidatesOf(build);
-        var order = QueueOrder.Order(queue, now, agingStep);
+        var order = QueueOrder.Order(queue, now, agingStep, snapshot.ServedBySubmitter);
         var competing = order.Where(b => b.BuildId == build.BuildId || Competes(b, build, candidatesOf(b), mine)).ToList();
         var position = competing.FindIndex(b => b.BuildId == build.BuildId) + 1;
         var (expected, basis) = durations.Expected(build.SourceRepository, build.TargetArchitecture, build.Toolchain);

@@ -14,7 +14,8 @@ internal static class BuildStatusApi
 {
     public static RouteGroupBuilder MapBuildStatusEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/settings/build_status").WithTags("Build slots");
+        var api = app.MapGroup("/api/settings/build_status").WithTags("Build slots")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         api.MapGet("", GetStatus).RequireAuthorization(FarmPolicies.Viewer).WithName("GetBuildStatus");
         api.MapPost("/release/{buildId}", Release).RequireAuthorization(FarmPolicies.Admin).WithName("ReleaseBuildSlot")
             .ProducesProblem(StatusCodes.Status404NotFound);

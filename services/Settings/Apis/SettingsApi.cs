@@ -22,10 +22,11 @@ internal static class SettingsApi
 
     public static RouteGroupBuilder MapSettingsEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/settings").WithTags("Settings");
+        var api = app.MapGroup("/api/settings").WithTags("Settings")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         foreach (var path in new[] { "", "/1" })
         {
-            var get = api.MapGet(path, GetSettings).RequireAuthorization(FarmPolicies.Viewer);
+            var get = api.MapGet(path, GetSettings).RequireAuthorization(FarmPolicies.Viewer).Produces(StatusCodes.Status304NotModified);
             var put = api.MapPut(path, ReplaceSettings).RequireAuthorization(FarmPolicies.Admin)
                 .Accepts<FarmSettings>(Json).ProducesValidationProblem()
                 .ProducesProblem(StatusCodes.Status412PreconditionFailed).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);

@@ -1,0 +1,101 @@
+using BuildFarm.Contracts;
+using MassTransit;
+
+namespace BuildFarm.Scheduler.Tests;
+
+public sealed class Dispatching_on_the_real_servers
+{
+    [Fact]
+    public async Task Two_scheduler_instances_never_dispatch_a_build_twice_nor_overfill_a_server()
+    {
+        var s1 = new FakeServer("s1", max: 2, finishAfter: TimeSpan.FromMilliseconds(150));
+        var s2 = new FakeServer("s2", max: 3, finishAfter: TimeSpan.FromMilliseconds(150));
+        await using var farm = await SchedulerFarm.StartAsync(2, s1, s2);
+        farm.StartHeartbeats();
+        var requests = Enumerable.Range(0, 40).Select(i => SchedulerFarm.Request($"user{i % 3}", "normal")).ToList();
+
+        foreach (var request in requests)
+        {
+            await farm.Bus.Publish(request);
+        }
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == requests.Count, "all 40 builds completed");
+
+        var dispatches = farm.Dispatches.ToList();
+        Assert.Equal(requests.Count, dispatches.Count);
+        Assert.Equal(requests.Select(r => r.BuildId).Order(), dispatches.Select(d => d.BuildId).Order());
+        Assert.All(dispatches, d => Assert.Equal(1, d.Attempt));
+        Assert.InRange(s1.Peak, 1, 2);
+        Assert.InRange(s2.Peak, 1, 3);
+    }
+
+    [Fact]
+    public async Task A_freed_slot_goes_to_the_next_build_by_priority_then_submitters_in_turn()
+    {
+        var server = new FakeServer("solo", max: 1);
+        await using var farm = await SchedulerFarm.StartAsync(1, server);
+        var alice = Enumerable.Range(0, 3).Select(_ => SchedulerFarm.Request("alice", "normal")).ToList();
+        var bob = SchedulerFarm.Request("bob", "normal");
+        var carol = SchedulerFarm.Request("carol", "low");
+        var dave = SchedulerFarm.Request("dave", "URGENT");
+        var queue = new List<BuildRequested> { alice[0], alice[1], alice[2], carol, bob, dave };
+        foreach (var request in queue)
+        {
+            await farm.Bus.Publish(request);
+            await Task.Delay(20); // distinct submission times
+        }
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Queued") == queue.Count, "all builds are queued");
+
+        farm.StartHeartbeats();
+        var order = new List<Guid>();
+        while (order.Count < queue.Count)
+        {
+            await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Count > order.Count), $"dispatch number {order.Count + 1}");
+            var next = farm.Dispatches.ElementAt(order.Count);
+            order.Add(next.BuildId);
+            await farm.FinishAsync(server, next.BuildId, next.Attempt);
+        }
+
+        Guid[] expected = [dave.BuildId, alice[0].BuildId, bob.BuildId, alice[1].BuildId, alice[2].BuildId, carol.BuildId];
+        Assert.Equal(expected, order);
+        Assert.Equal(1, server.Peak);
+    }
+
+    [Fact]
+    public async Task A_waiting_build_says_why_and_where_it_stands()
+    {
+        var server = new FakeServer("x1", max: 1);
+        await using var farm = await SchedulerFarm.StartAsync(1, server);
+        farm.StartHeartbeats();
+        var client = farm.Bus.CreateRequestClient<GetBuildStatus>();
+
+        var arm = SchedulerFarm.Request("alice", "normal", arch: "aarch64");
+        var running = SchedulerFarm.Request("alice", "normal");
+        var waiting = SchedulerFarm.Request("bob", "normal");
+        await farm.Bus.Publish(arm);
+        await farm.Bus.Publish(running);
+        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Any(d => d.BuildId == running.BuildId)), "the first build is dispatched");
+        await farm.Bus.Publish(waiting);
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Queued") == 2, "two builds wait");
+
+        var armStatus = (await client.GetResponse<BuildStatusReport>(new GetBuildStatus { BuildId = arm.BuildId })).Message;
+        var waitingStatus = (await client.GetResponse<BuildStatusReport>(new GetBuildStatus { BuildId = waiting.BuildId })).Message;
+        var queue = (await farm.Bus.CreateRequestClient<GetQueueStatus>().GetResponse<QueueStatusReport>(new GetQueueStatus())).Message;
+
+        Assert.Equal("Queued", armStatus.State);
+        Assert.Equal("no online server has architecture aarch64", armStatus.WhyWaiting);
+        Assert.Null(armStatus.EstimatedStartAt);
+        Assert.Equal("server x1 is full (1 of 1 builds)", waitingStatus.WhyWaiting);
+        Assert.Equal(1, waitingStatus.QueuePosition);
+        Assert.NotNull(waitingStatus.EstimatedStartAt);
+        Assert.Equal(2, queue.Queued);
+        Assert.Equal(1, queue.Building);
+        Assert.Equal(1, queue.QueuedByArchitecture["aarch64"]);
+        Assert.Equal(2, queue.QueuedByPriority["normal"]);
+        Assert.Contains(queue.EstimatedWait, w => w.Architecture == "x86_64" && w.Wait is not null);
+
+        server.Maintenance = true;
+        await farm.WaitUntilAsync(async () =>
+            (await client.GetResponse<BuildStatusReport>(new GetBuildStatus { BuildId = waiting.BuildId })).Message.WhyWaiting == "server x1 is in maintenance",
+            "the maintenance shows in the reason");
+    }
+}

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using BuildFarm.Contracts;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.Testing;
+using MassTransit;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Tests;
+
+/// <summary>
+/// Real Scheduler processes on a database and RabbitMQ virtual host of their own, and build servers
+/// played by the test: they heartbeat, take DispatchBuild from their queues, and finish builds when told.
+/// </summary>
+public sealed class SchedulerFarm : IAsyncDisposable
+{
+    private readonly List<ServiceProcess> schedulers = [];
+    private readonly Dictionary<string, string> environment = [];
+    private readonly CancellationTokenSource stop = new();
+    private readonly ConcurrentDictionary<string, FakeServer> servers = new();
+    private IBusControl bus = null!;
+    private Task heartbeats = Task.CompletedTask;
+
+    public string Database { get; private set; } = "";
+    public Uri VirtualHost { get; private set; } = null!;
+    public IBus Bus => bus;
+    /// <summary>Every DispatchBuild any fake server received, in order.</summary>
+    public ConcurrentQueue<DispatchBuild> Dispatches { get; } = new();
+    public IReadOnlyCollection<FakeServer> Servers => servers.Values.ToList();
+
+    public static async Task<SchedulerFarm> StartAsync(int schedulers, params FakeServer[] fakeServers)
+    {
+        var farm = new SchedulerFarm();
+        farm.Database = await TestServers.CreateDatabaseAsync("sched");
+        farm.VirtualHost = await TestServers.CreateVirtualHostAsync("sched");
+        farm.environment["ConnectionStrings__Postgres"] = farm.Database;
+        farm.environment["ConnectionStrings__RabbitMq"] = farm.VirtualHost.ToString();
+        farm.environment["Scheduler__MonitorInterval"] = "00:00:00.250";
+        foreach (var server in fakeServers)
+        {
+            farm.servers[server.Id] = server;
+        }
+        farm.bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.ConfigureRabbitMqHost(farm.VirtualHost);
+            foreach (var server in fakeServers)
+            {
+                cfg.ReceiveEndpoint($"build-server-{server.Id}", e => e.Handler<DispatchBuild>(ctx => farm.OnDispatch(server, ctx)));
+            }
+        });
+        await farm.bus.StartAsync();
+        for (var i = 0; i < schedulers; i++)
+        {
+            farm.schedulers.Add(await ServiceProcess.StartAsync("Scheduler", farm.environment));
+        }
+        return farm;
+    }
+
+    /// <summary>Starts the servers' heartbeats (every 500 ms).</summary>
+    public void StartHeartbeats() => heartbeats = Task.Run(async () =>
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            foreach (var server in servers.Values)
+            {
+                await bus.Publish(server.Heartbeat());
+            }
+            try
+            {
+                await Task.Delay(500, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    });
+
+    private async Task OnDispatch(FakeServer server, ConsumeContext<DispatchBuild> context)
+    {
+        var m = context.Message;
+        Dispatches.Enqueue(m);
+        server.Begin(m.BuildId);
+        await context.Publish(new BuildRunAccepted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, AcceptedAt = DateTimeOffset.UtcNow });
+        await context.Publish(new BuildRunStarted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, FencingToken = 1, StartedAt = DateTimeOffset.UtcNow });
+        if (server.FinishAfter is { } after)
+        {
+            _ = Task.Run(async () =>
+            {
+                await Task.Delay(after);
+                await FinishAsync(server, m.BuildId, m.Attempt);
+            });
+        }
+    }
+
+    public async Task FinishAsync(FakeServer server, Guid buildId, int attempt)
+    {
+        server.End(buildId);
+        await bus.Publish(new BuildRunFinished
+        {
+            BuildId = buildId, Attempt = attempt, ServerId = server.Id, Outcome = BuildRunOutcome.Succeeded, FinishedAt = DateTimeOffset.UtcNow,
+        });
+    }
+
+    public static BuildRequested Request(string who, string priority, string arch = "x86_64", string? server = null) => new()
+    {
+        BuildId = NewId.NextGuid(),
+        SourceRepository = "https://example.org/rpms/hello.git",
+        Branch = "main",
+        CommitHash = "0123456789abcdef0123456789abcdef01234567",
+        TargetArchitecture = arch,
+        Toolchain = "rpmbuild",
+        Priority = priority,
+        SubmittedBy = who,
+        ServerId = server,
+        SubmittedAt = DateTimeOffset.UtcNow,
+    };
+
+    public async Task<long> CountAsync(string state)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM build_state WHERE current_state = $1", connection);
+        command.Parameters.AddWithValue(state);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline,
+                $"timed out waiting until {what}\n" + string.Join("\n", schedulers.Select(s => $"--- {s.Name} {s.Pid}:\n{s.Tail}")));
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stop.CancelAsync();
+        await heartbeats;
+        foreach (var scheduler in schedulers)
+        {
+            await scheduler.DisposeAsync();
+        }
+        await bus.StopAsync();
+        await TestServers.DeleteVirtualHostAsync(VirtualHost);
+        await TestServers.DropDatabaseAsync(Database);
+        stop.Dispose();
+    }
+}
+
+/// <summary>A build server played by the test, counting how many builds it runs at once.</summary>
+public sealed class FakeServer(string id, int max, string architecture = "x86_64", TimeSpan? finishAfter = null)
+{
+    private readonly HashSet<Guid> active = [];
+
+    public string Id { get; } = id;
+    public int Max { get; } = max;
+    public TimeSpan? FinishAfter { get; } = finishAfter;
+    public bool Maintenance { get; set; }
+    /// <summary>The most builds it ever ran at once.</summary>
+    public int Peak { get; private set; }
+
+    public void Begin(Guid buildId)
+    {
+        lock (active)
+        {
+            active.Add(buildId);
+            Peak = Math.Max(Peak, active.Count);
+        }
+    }
+
+    public void End(Guid buildId)
+    {
+        lock (active)
+        {
+            active.Remove(buildId);
+        }
+    }
+
+    public BuildServerHeartbeat Heartbeat()
+    {
+        int count;
+        lock (active)
+        {
+            count = active.Count;
+        }
+        return new BuildServerHeartbeat
+        {
+            ServerId = Id, Host = Id + ".test", Architectures = [architecture, "noarch"], Toolchains = ["rpmbuild"],
+            MaxConcurrentBuilds = Max, ActiveBuilds = count, CpuPercent = 10, MemoryPercent = 10, DiskPercent = 10,
+            Maintenance = Maintenance, Version = "test", Interval = TimeSpan.FromMilliseconds(500), SentAt = DateTimeOffset.UtcNow,
+        };
+    }
+}
