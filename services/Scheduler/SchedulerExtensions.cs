@@ -23,6 +23,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FarmSettingsCache>();
         builder.Services.AddSingleton<DispatchSignal>();
+        builder.Services.AddSingleton<IQueueGauge, PostgresQueueGauge>();
         builder.Services.AddSingleton<Dispatcher>();
         builder.Services.AddSingleton<Status.StatusReader>();
         builder.Services.AddHostedService<DispatchLoop>();
@@ -38,8 +39,9 @@ public static class SchedulerExtensions
             x.AddConsumer<TriggerDispatchConsumer>();
             x.AddConsumer<AnswerBuildStatusConsumer>();
             x.AddConsumer<AnswerQueueStatusConsumer>();
-            x.AddConsumer<ApplySettingsConsumer>().Endpoint(e => e.InstanceId = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            x.AddFarmSettingsListener();
         });
+        builder.Services.AddFarmSettingsBootstrap();
         return builder;
     }
 }

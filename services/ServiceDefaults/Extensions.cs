@@ -109,6 +109,20 @@ public static class Extensions
         return builder;
     }
 
+    /// <summary>
+    /// Keeps this process's <see cref="FarmSettingsCache"/> current: <see cref="ApplySettingsConsumer"/> on a queue of
+    /// this process's own (deleted when it stops), so every process hears every <see cref="Contracts.SettingsChanged"/>.
+    /// </summary>
+    public static IBusRegistrationConfigurator AddFarmSettingsListener(this IBusRegistrationConfigurator x)
+    {
+        x.AddConsumer<ApplySettingsConsumer>().Endpoint(e =>
+        {
+            e.InstanceId = Guid.NewGuid().ToString("N")[..12];
+            e.Temporary = true;
+        });
+        return x;
+    }
+
     /// <summary>Points a RabbitMQ bus at an amqp:// URI, user and password included.</summary>
     public static void ConfigureRabbitMqHost(this IRabbitMqBusFactoryConfigurator cfg, Uri uri)
     {

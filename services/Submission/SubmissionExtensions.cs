@@ -3,6 +3,7 @@ using BuildFarm.Domain;
 using BuildFarm.Domain.Artifacts;
 using BuildFarm.Persistence;
 using BuildFarm.ServiceDefaults;
+using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Submission.Apis;
 using BuildFarm.Submission.Builds;
 using BuildFarm.Submission.Consumers;
@@ -14,10 +15,15 @@ namespace BuildFarm.Submission;
 
 public static class SubmissionExtensions
 {
+    /// <summary>The largest request body accepted (a build request is well under 8 KiB).</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
     /// <summary>The HTTP gateway: validation, the builds store, the log store, problem details.</summary>
     public static IHostApplicationBuilder AddSubmission(this IHostApplicationBuilder builder)
     {
+        builder.AddFarmAuthentication();
         builder.Services.AddProblemDetails();
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxBodyBytes);
         builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.AddOptions<FarmOptions>().BindConfiguration(FarmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -27,6 +33,8 @@ public static class SubmissionExtensions
         builder.Services.AddSingleton<IValidator<SubmitBuildRequest>, SubmitBuildRequestValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BuildStore>();
+        builder.Services.AddSingleton<LogNotifier>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LogNotifier>());
 
         builder.AddFarmPostgres();
         builder.Services.AddPostgresMigrations(typeof(SubmissionExtensions).Assembly);
@@ -34,7 +42,10 @@ public static class SubmissionExtensions
         {
             x.AddPostgresOutbox();
             x.AddConsumer<StoreBuildLogConsumer>();
+            x.AddConsumer<RecordRejectionConsumer>();
+            x.AddFarmSettingsListener();
         });
+        builder.Services.AddFarmSettingsBootstrap();
         return builder;
     }
 
@@ -42,6 +53,8 @@ public static class SubmissionExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapOpenApi();
         app.MapBuildsApi();
         return app;

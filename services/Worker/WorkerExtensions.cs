@@ -3,6 +3,7 @@ using BuildFarm.ServiceDefaults;
 using BuildFarm.Worker.Builds;
 using BuildFarm.Worker.Consumers;
 using BuildFarm.Worker.Heartbeats;
+using BuildFarm.Worker.Sources;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -44,7 +45,7 @@ public static class WorkerExtensions
     }
 
     /// <summary>
-    /// The runner, heartbeat and what they need, without the bus: needs an <see cref="IBuildEvents"/> and an
+    /// The runner, heartbeat, repository cache (and its maintenance) and what they need, without the bus: needs an <see cref="IBuildEvents"/> and an
     /// <see cref="IFarmSemaphore"/> registered beside it.
     /// </summary>
     public static IServiceCollection AddBuildRunner(this IServiceCollection services)
@@ -56,6 +57,7 @@ public static class WorkerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WorkerSettings>();
         services.TryAddSingleton<WorkerCapabilities>();
+        services.TryAddSingleton<RepositoryCache>();
         services.TryAddSingleton<GitCheckout>();
         services.TryAddSingleton(sp => new BuildRunner(
             sp.GetRequiredService<IOptions<WorkerOptions>>(),
@@ -68,6 +70,7 @@ public static class WorkerExtensions
             sp.GetRequiredService<ILogger<BuildRunner>>()));
         services.AddHostedService(sp => sp.GetRequiredService<BuildRunner>());
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService<RepositoryCacheMaintenance>();
         return services;
     }
 }

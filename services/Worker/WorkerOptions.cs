@@ -38,6 +38,12 @@ public sealed class WorkerOptions : IValidatableObject
     [Required(AllowEmptyStrings = false)]
     public string WorkspaceRoot { get; set; } = Path.Combine(Path.GetTempPath(), "buildfarm", "workspaces");
 
+    /// <summary>
+    /// Where the mirror clones of the repositories this server builds are kept (one bare mirror per repository,
+    /// named by a hash of its URL). Empty means <c>repositories</c> beside <see cref="WorkspaceRoot"/>.
+    /// </summary>
+    public string? RepositoryCacheRoot { get; set; }
+
     /// <summary>The content-addressed artifact store (a directory).</summary>
     [Required(AllowEmptyStrings = false)]
     public string ArtifactStore { get; set; } = Path.Combine(Path.GetTempPath(), "buildfarm", "artifacts");
@@ -67,8 +73,21 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(1, 10_080)]
     public int MaxBuildMinutes { get; set; } = 120;
 
+    /// <summary>Default days a cached repository mirror may go unused before it is removed (SettingsChanged replaces it).</summary>
+    [Range(1, 3650)]
+    public int CleanupReposAfterDays { get; set; } = 7;
+
+    /// <summary>Default minutes between refreshes of the cached mirrors (SettingsChanged replaces it).</summary>
+    [Range(1, 10_080)]
+    public int RepositorySyncIntervalMinutes { get; set; } = 30;
+
     /// <summary>Extra environment variables for every build command (proxies, mock's settings, test knobs).</summary>
     public Dictionary<string, string> BuildEnvironment { get; set; } = [];
+
+    /// <summary><see cref="RepositoryCacheRoot"/>, or <c>repositories</c> beside <see cref="WorkspaceRoot"/>, as a full path.</summary>
+    public string RepositoryCacheDirectory => Path.GetFullPath(string.IsNullOrWhiteSpace(RepositoryCacheRoot)
+        ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)) ?? "/", "repositories")
+        : RepositoryCacheRoot);
 
     /// <summary>The queue this server receives its commands on.</summary>
     public string QueueName => QueueNameFor(ServerId);
@@ -95,6 +114,13 @@ public sealed class WorkerOptions : IValidatableObject
         if (Path.GetFullPath(WorkspaceRoot) == Path.GetFullPath(ArtifactStore))
         {
             yield return new ValidationResult("Worker:WorkspaceRoot and Worker:ArtifactStore must differ.", [nameof(WorkspaceRoot)]);
+        }
+        var cache = RepositoryCacheDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        if (cache == Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)
+            || cache == Path.GetFullPath(ArtifactStore).TrimEnd(Path.DirectorySeparatorChar))
+        {
+            yield return new ValidationResult(
+                "Worker:RepositoryCacheRoot must differ from Worker:WorkspaceRoot and Worker:ArtifactStore.", [nameof(RepositoryCacheRoot)]);
         }
     }
 

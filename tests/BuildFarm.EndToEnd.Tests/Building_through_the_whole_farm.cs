@@ -100,4 +100,128 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
+
+    [Fact]
+    public async Task The_api_answers_401_without_a_token_and_403_for_a_role_that_is_not_enough()
+    {
+        using var anonymous = farm.Client(farm.Submission, "nobody", null);
+        using var viewer = farm.Client(farm.Submission, "vera", BuildFarm.ServiceDefaults.Auth.FarmRoles.Viewer);
+
+        var noToken = await anonymous.GetAsync("/api/v1/builds");
+        var viewerReads = await viewer.GetAsync("/api/v1/builds");
+        var viewerSubmits = await viewer.PostAsJsonAsync("/api/v1/builds", new { });
+
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        Assert.Equal("application/problem+json", noToken.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, viewerReads.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, viewerSubmits.StatusCode);
+        Assert.Equal("application/problem+json", viewerSubmits.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Only_the_submitter_or_an_admin_may_cancel_a_build()
+    {
+        var accepted = await farm.SubmitAsync(new
+        {
+            sourceRepository = "https://example.invalid/never.git", branch = "main", commitHash = "0123456789abcdef0123456789abcdef01234567",
+            targetArchitecture = "aarch64", toolchain = "rpmbuild",
+        });
+        var id = accepted.GetProperty("id").GetGuid();
+        using var bob = farm.Client(farm.Submission, "bob", BuildFarm.ServiceDefaults.Auth.FarmRoles.Submitter);
+        using var admin = farm.Client(farm.Submission, "root", BuildFarm.ServiceDefaults.Auth.FarmRoles.Admin);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await bob.PostAsync($"/api/v1/builds/{id}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/v1/builds/{id}/cancel", null)).StatusCode);
+        var build = await farm.WaitForStateAsync(id, "Cancelled");
+        Assert.Equal("cancelled by root", build.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task A_build_no_server_can_take_says_why_it_waits_and_the_queue_shows_it()
+    {
+        var accepted = await farm.SubmitAsync(new
+        {
+            sourceRepository = "https://example.invalid/arm.git", branch = "main", commitHash = "0123456789abcdef0123456789abcdef01234567",
+            targetArchitecture = "s390x", toolchain = "rpmbuild", priority = "low",
+        });
+        var id = accepted.GetProperty("id").GetGuid();
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement status;
+        do
+        {
+            status = await farm.Http.GetFromJsonAsync<JsonElement>($"/api/v1/builds/{id}/status");
+        }
+        while (status.GetProperty("whyWaiting").GetString()!.StartsWith("submitted", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
+        var queue = await farm.Http.GetFromJsonAsync<JsonElement>("/api/v1/builds/queue/status");
+
+        Assert.Equal("Queued", status.GetProperty("state").GetString());
+        Assert.Equal("no online server has architecture s390x", status.GetProperty("whyWaiting").GetString());
+        Assert.Equal(1, status.GetProperty("queuePosition").GetInt32());
+        Assert.True(queue.GetProperty("queuedByArchitecture").GetProperty("s390x").GetInt32() >= 1);
+        Assert.Contains(queue.GetProperty("estimatedWait").EnumerateArray(), w => w.GetProperty("architecture").GetString() == "x86_64");
+        using var admin = farm.Client(farm.Submission, "root", BuildFarm.ServiceDefaults.Auth.FarmRoles.Admin);
+        await admin.PostAsync($"/api/v1/builds/{id}/cancel", null);
+    }
+
+    [Fact]
+    public async Task A_retried_submission_with_the_same_idempotency_key_returns_the_same_build()
+    {
+        var (url, commit) = farm.Repo(Sample);
+        var body = new { sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "noarch", toolchain = "rpmbuild" };
+        var key = Guid.NewGuid().ToString();
+
+        using var first = new HttpRequestMessage(HttpMethod.Post, "/api/v1/builds") { Content = JsonContent.Create(body) };
+        first.Headers.Add("Idempotency-Key", key);
+        using var second = new HttpRequestMessage(HttpMethod.Post, "/api/v1/builds") { Content = JsonContent.Create(body) };
+        second.Headers.Add("Idempotency-Key", key);
+        var a = await farm.Http.SendAsync(first);
+        var b = await farm.Http.SendAsync(second);
+
+        Assert.Equal(HttpStatusCode.Accepted, a.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, b.StatusCode);
+        var idA = (await a.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var idB = (await b.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        Assert.Equal(idA, idB);
+        await farm.WaitForStateAsync(idA, "Completed");
+        var page = await farm.Http.GetFromJsonAsync<JsonElement>($"/api/v1/builds?repository={Uri.EscapeDataString(url)}");
+        Assert.Single(page.GetProperty("builds").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Listing_builds_pages_newest_first_with_a_cursor()
+    {
+        var (url, commit) = farm.Repo(Sample);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add((await farm.SubmitAsync(new { sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "noarch", toolchain = "rpmbuild" }))
+                .GetProperty("id").GetGuid());
+        }
+
+        var first = await farm.Http.GetFromJsonAsync<JsonElement>($"/api/v1/builds?repository={Uri.EscapeDataString(url)}&limit=2");
+        var next = first.GetProperty("next").GetString();
+        var second = await farm.Http.GetFromJsonAsync<JsonElement>($"/api/v1/builds?repository={Uri.EscapeDataString(url)}&limit=2&cursor={next}");
+
+        var listed = first.GetProperty("builds").EnumerateArray().Concat(second.GetProperty("builds").EnumerateArray())
+            .Select(b => b.GetProperty("id").GetGuid()).ToList();
+        Assert.Equal(Enumerable.Reverse(ids), listed);
+        Assert.Equal(JsonValueKind.Null, second.GetProperty("next").ValueKind);
+        foreach (var id in ids)
+        {
+            await farm.WaitForStateAsync(id, "Completed", "Failed");
+        }
+    }
+
+    [Fact]
+    public async Task The_build_servers_are_listed_with_capacity_and_use()
+    {
+        var servers = await farm.Http.GetFromJsonAsync<JsonElement>("/api/v1/servers");
+
+        var worker = servers.EnumerateArray().Single(s => s.GetProperty("id").GetString() == farm.ServerId);
+        Assert.Equal("Online", worker.GetProperty("status").GetString());
+        Assert.Contains("rpmbuild", worker.GetProperty("toolchains").EnumerateArray().Select(t => t.GetString()));
+        Assert.Contains("mock:fedora-40-x86_64", worker.GetProperty("toolchains").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(4, worker.GetProperty("maxConcurrentBuilds").GetInt32());
+    }
 }

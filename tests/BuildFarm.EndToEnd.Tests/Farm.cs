@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
+using System.Net.Http.Headers;
 using System.Text.Json;
+using BuildFarm.ServiceDefaults.Auth;
 
 namespace BuildFarm.EndToEnd.Tests;
 
@@ -16,6 +18,8 @@ public class Farm : IAsyncLifetime
 
     public string Temp { get; } = Directory.CreateTempSubdirectory("bf-e2e-").FullName;
     public string ServerId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+    public string SigningKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(36));
+    public ServiceProcess Settings { get; private set; } = null!;
     public ServiceProcess Scheduler { get; private set; } = null!;
     public ServiceProcess Worker { get; private set; } = null!;
     public ServiceProcess Submission { get; private set; } = null!;
@@ -34,6 +38,7 @@ public class Farm : IAsyncLifetime
         environment["ConnectionStrings__RabbitMq"] = vhost.ToString();
         environment["ConnectionStrings__Redis"] = TestServers.Redis;
         environment["Semaphore__KeyPrefix"] = "bf-e2e-" + ServerId;
+        environment["Auth__SigningKey"] = SigningKey;
         environment["Farm__AllowFileRepositories"] = "true";
         environment["Farm__ArtifactStore"] = artifacts;
         environment["Scheduler__MonitorInterval"] = "00:00:00.250";
@@ -48,13 +53,32 @@ public class Farm : IAsyncLifetime
         environment["Worker__BuildEnvironment__MOCK_ROOT_BASE"] = Path.Combine(Temp, "mock-roots");
         environment["Worker__BuildEnvironment__MOCK_SLEEP"] = MockSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+        Settings = await StartAsync("Settings");
+        // The tests load this 2-core machine fully: a CPU threshold would hold builds back at random.
+        using (var admin = Client(Settings, "root", FarmRoles.Admin))
+        using (var patch = new StringContent("{\"utilizationThresholdPercent\": 100}", System.Text.Encoding.UTF8, "application/merge-patch+json"))
+        {
+            var response = await admin.PatchAsync("/api/settings", patch);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
         Scheduler = await StartAsync("Scheduler");
         Worker = await StartAsync("Worker");
         Submission = await StartAsync("Submission");
-        Http = new HttpClient { BaseAddress = Submission.Url, Timeout = TimeSpan.FromSeconds(30) };
+        Http = Client(Submission, "alice", FarmRoles.Submitter);
     }
 
     public Task<ServiceProcess> StartAsync(string name) => ServiceProcess.StartAsync(name, environment);
+
+    /// <summary>An HTTP client for <paramref name="service"/> with a token for <paramref name="user"/> in <paramref name="role"/> (none when null).</summary>
+    public HttpClient Client(ServiceProcess service, string user, string? role)
+    {
+        var http = new HttpClient { BaseAddress = service.Url, Timeout = TimeSpan.FromSeconds(30) };
+        if (role is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", FarmTokens.Create(SigningKey, user, role, TimeSpan.FromHours(1)));
+        }
+        return http;
+    }
 
     /// <summary>Kills the Scheduler as kill -9 would and starts a new one on the same state.</summary>
     public async Task RestartSchedulerAsync()
@@ -102,14 +126,18 @@ public class Farm : IAsyncLifetime
             }
             await Task.Delay(100);
         }
-        Assert.Fail($"build {id} did not reach {string.Join("/", states)}; last seen: {build}\n--- Scheduler:\n{Scheduler.Tail}\n--- Worker:\n{Worker.Tail}\n--- Submission:\n{Submission.Tail}");
+        Assert.Fail($"build {id} did not reach {string.Join("/", states)}; last seen: {build}\n{Logs()}");
         return build;
     }
+
+    /// <summary>The tails of every service's output, for failure messages.</summary>
+    public string Logs() =>
+        $"--- Scheduler:\n{Scheduler.Tail}\n--- Worker:\n{Worker.Tail}\n--- Submission:\n{Submission.Tail}\n--- Settings:\n{Settings.Tail}";
 
     public async Task DisposeAsync()
     {
         Http?.Dispose();
-        foreach (var service in new[] { Submission, Worker, Scheduler })
+        foreach (var service in new[] { Submission, Worker, Scheduler, Settings })
         {
             if (service is not null)
             {

@@ -73,4 +73,12 @@ public sealed class Placing_a_build
 
         Assert.Equal("no online server has mock:epel-9-x86_64 for x86_64", decision.WhyWaiting);
     }
+
+    [Fact]
+    public void A_threshold_of_100_percent_never_holds_a_server_back()
+    {
+        var decision = Placement.Choose(Build(), [Server("b1", cpu: 100)], Room, 100);
+
+        Assert.Equal("b1", decision.Server?.ServerId);
+    }
 }

@@ -30,6 +30,9 @@ public sealed class SagaHarness : IAsyncDisposable
     public FakeTimeProvider Clock { get; }
     public FarmSettingsCache Settings { get; }
 
+    /// <summary>The number of queued builds the saga sees when it decides whether the queue is full.</summary>
+    public CountingQueueGauge Queue => provider.GetRequiredService<CountingQueueGauge>();
+
     public static async Task<SagaHarness> StartAsync()
     {
         var services = new ServiceCollection()
@@ -38,7 +41,9 @@ public sealed class SagaHarness : IAsyncDisposable
             .AddSingleton<TimeProvider>(sp => sp.GetRequiredService<FakeTimeProvider>())
             .AddSingleton(new SourcePolicy { AllowFileRepositories = false })
             .AddSingleton<IValidator<BuildRequested>, BuildRequestValidator>()
-            .AddSingleton<FarmSettingsCache>();
+            .AddSingleton<FarmSettingsCache>()
+            .AddSingleton<CountingQueueGauge>()
+            .AddSingleton<Dispatch.IQueueGauge>(sp => sp.GetRequiredService<CountingQueueGauge>());
         services.AddOptions<SchedulerOptions>();
         services.AddMassTransitTestHarness(x =>
         {
@@ -110,4 +115,12 @@ public sealed class SagaHarness : IAsyncDisposable
         await Harness.Stop();
         await provider.DisposeAsync();
     }
+}
+
+/// <summary>A queue gauge the test sets.</summary>
+public sealed class CountingQueueGauge : Dispatch.IQueueGauge
+{
+    public long Queued { get; set; }
+
+    public Task<long> QueuedAsync(CancellationToken ct) => Task.FromResult(Queued);
 }

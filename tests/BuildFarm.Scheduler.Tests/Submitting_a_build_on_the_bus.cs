@@ -58,4 +58,21 @@ public sealed class Submitting_a_build_on_the_bus
         Assert.Single(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == request.BuildId);
         Assert.Single(h.Instance(request.BuildId)!.History);
     }
+
+    [Fact]
+    public async Task A_request_beyond_the_queue_limit_is_rejected_as_queue_full_and_not_stored()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        h.Settings.Apply(new FarmSettings { MaxQueueSize = 10 }, 1);
+        h.Queue.Queued = 10;
+        var request = SagaHarness.Request();
+
+        await h.PublishAsync(request);
+
+        var rejected = Assert.Single(h.Harness.Published.Select<BuildRejected>(), m => m.Context.Message.BuildId == request.BuildId).Context.Message;
+        Assert.Equal("queue", Assert.Single(rejected.Errors).Field);
+        Assert.StartsWith("queue full", rejected.Errors[0].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == request.BuildId);
+        Assert.Equal("Final", h.Instance(request.BuildId)?.CurrentState ?? "Final");
+    }
 }

@@ -1,1 +1,5 @@
-namespace Placeholder;
+global using System.Net;
+global using System.Net.Http.Json;
+global using BuildFarm.Contracts;
+global using BuildFarm.Submission.Tests.Infrastructure;
+global using Xunit;

@@ -20,8 +20,9 @@ public sealed record ServerSnapshot(
 
     public bool IsFull => Assigned >= MaxConcurrentBuilds;
 
+    /// <summary>CPU, memory or disk at or above the threshold; a threshold of 100% never holds a server back.</summary>
     public bool IsOverThreshold(int thresholdPercent) =>
-        CpuPercent >= thresholdPercent || MemoryPercent >= thresholdPercent || DiskPercent >= thresholdPercent;
+        thresholdPercent < 100 && (CpuPercent >= thresholdPercent || MemoryPercent >= thresholdPercent || DiskPercent >= thresholdPercent);
 
     /// <summary>How loaded the server is, for choosing the least loaded: its share of slots in use, then its busiest resource.</summary>
     public (double Slots, double Resources) Load =>

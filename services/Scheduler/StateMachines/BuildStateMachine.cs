@@ -1,5 +1,6 @@
 using BuildFarm.Contracts;
 using BuildFarm.Domain;
+using BuildFarm.Scheduler.Dispatch;
 using BuildFarm.ServiceDefaults;
 using FluentValidation;
 using MassTransit;
@@ -24,6 +25,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 {
     public BuildStateMachine(
         IValidator<BuildRequested> validator,
+        IQueueGauge queue,
         FarmSettingsCache settings,
         IOptions<SchedulerOptions> options,
         TimeProvider time,
@@ -74,10 +76,19 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Initially(
             When(Requested)
                 .IfElse(c => validator.Validate(c.Message).IsValid,
-                    valid => valid
-                        .Then(c => Accept(c.Saga, c.Message, time.GetUtcNow()))
-                        .TransitionTo(Queued)
-                        .Publish(c => Queue(c.Saga)),
+                    valid => valid.IfElseAsync(async c => await queue.QueuedAsync(c.CancellationToken) >= settings.Current.MaxQueueSize,
+                        full => full
+                            .Publish(c => new BuildRejected
+                            {
+                                BuildId = c.Message.BuildId,
+                                Errors = [new FieldError("queue", $"queue full: it holds its maximum of {settings.Current.MaxQueueSize} builds")],
+                                RejectedAt = time.GetUtcNow(),
+                            })
+                            .Finalize(),
+                        room => room
+                            .Then(c => Accept(c.Saga, c.Message, time.GetUtcNow()))
+                            .TransitionTo(Queued)
+                            .Publish(c => Queue(c.Saga))),
                     invalid => invalid
                         .Publish(c => new BuildRejected
                         {

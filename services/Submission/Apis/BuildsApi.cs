@@ -1,6 +1,8 @@
 using BuildFarm.Contracts;
 using BuildFarm.Domain.Artifacts;
 using BuildFarm.Persistence.Outbox;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Submission.Builds;
 using BuildFarm.Submission.Infrastructure;
 using MassTransit;
@@ -9,29 +11,38 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace BuildFarm.Submission.Apis;
 
-/// <summary>The builds API under /api/v1/builds.</summary>
+/// <summary>The builds API under /api/v1/builds, and the build servers at /api/v1/servers.</summary>
 internal static class BuildsApi
 {
+    public const int MaxPageSize = 200;
+
     public static RouteGroupBuilder MapBuildsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/builds").WithTags("Builds");
+        var api = app.MapGroup("/api/v1/builds").WithTags("Builds").RequireAuthorization(FarmPolicies.Viewer)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         api.MapPost("/", SubmitBuild)
+            .RequireAuthorization(FarmPolicies.Submitter)
             .AddEndpointFilter<ValidationFilter<SubmitBuildRequest>>()
-            .ProducesValidationProblem();
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        api.MapGet("/", ListBuilds).ProducesValidationProblem();
         api.MapGet("/{id:guid}", GetBuild);
-        api.MapGet("/{id:guid}/logs", GetLogs);
         api.MapGet("/{id:guid}/artifacts", ListArtifacts);
         api.MapGet("/{id:guid}/artifacts/{name}", DownloadArtifact);
-        api.MapMethods("/{id:guid}/cancel", ["PUT", "POST"], CancelBuild);
+        api.MapMethods("/{id:guid}/cancel", ["PUT", "POST"], CancelBuild).RequireAuthorization(FarmPolicies.Submitter);
         api.MapStatusApi();
+        api.MapLogsApi();
+
+        app.MapGet("/api/v1/servers", ListServers).WithTags("Servers").RequireAuthorization(FarmPolicies.Viewer);
         return api;
     }
 
-    public static async Task<Results<Accepted<SubmitBuildResponse>, Ok<SubmitBuildResponse>, ValidationProblem>> SubmitBuild(
+    public static async Task<Results<Accepted<SubmitBuildResponse>, Ok<SubmitBuildResponse>, ValidationProblem, ProblemHttpResult>> SubmitBuild(
         SubmitBuildRequest body,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         BuildStore store,
         PostgresOutbox outbox,
+        FarmSettingsCache settings,
         TimeProvider time,
         HttpContext http,
         CancellationToken ct)
@@ -40,13 +51,36 @@ internal static class BuildsApi
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["must be at most 200 characters"] });
         }
-        var submittedBy = http.User.Identity?.Name ?? "anonymous";
-        var request = body.ToMessage(NewId.NextGuid(), submittedBy, time.GetUtcNow());
+        var limit = settings.Current.MaxQueueSize;
+        if (await store.CountQueuedAsync(ct) >= limit)
+        {
+            http.Response.Headers.RetryAfter = "60";
+            return TypedResults.Problem($"The queue holds its maximum of {limit} builds; try again later.",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "The build queue is full.");
+        }
+        var request = body.ToMessage(NewId.NextGuid(), User(http), time.GetUtcNow());
         var (buildId, created) = await store.SubmitAsync(outbox, request, idempotencyKey, ct);
         var response = new SubmitBuildResponse(buildId, "Queued", BuildLinks.For(buildId));
         return created
             ? TypedResults.Accepted(response.Links.Self, response)
             : TypedResults.Ok(response);
+    }
+
+    public static async Task<Results<Ok<BuildPage>, ProblemHttpResult>> ListBuilds(
+        string? state, string? architecture, string? server, string? repository, string? submitter, string? priority,
+        DateTimeOffset? from, DateTimeOffset? to, string? cursor, int? limit, BuildStore store, CancellationToken ct)
+    {
+        if (!BuildCursor.TryDecode(cursor, out var after))
+        {
+            return TypedResults.Problem("The cursor is not one this API gave out.", statusCode: 400, title: "Bad cursor.");
+        }
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return TypedResults.Problem($"limit must be between 1 and {MaxPageSize}.", statusCode: 400, title: "Bad limit.");
+        }
+        var (builds, next) = await store.ListAsync(
+            new BuildQuery(state, architecture, server, repository, submitter, priority, from, to, after, limit ?? 50), ct);
+        return TypedResults.Ok(new BuildPage([.. builds.Select(BuildResponse.From)], next?.Encode()));
     }
 
     public static async Task<Results<Ok<BuildResponse>, ProblemHttpResult>> GetBuild(Guid id, BuildStore store, CancellationToken ct) =>
@@ -74,21 +108,7 @@ internal static class BuildsApi
         return TypedResults.File(stream, ContentType(artifact.Name), artifact.Name, enableRangeProcessing: true);
     }
 
-    public static async Task<Results<Ok<string>, ProblemHttpResult>> GetLogs(
-        Guid id, int? attempt, string? stream, BuildStore store, CancellationToken ct)
-    {
-        if (await store.FindAsync(id, ct) is null)
-        {
-            return NotFound(id);
-        }
-        var text = new System.Text.StringBuilder();
-        await foreach (var chunk in store.ReadLogAsync(id, attempt, stream, 0, ct))
-        {
-            text.Append(chunk.Text);
-        }
-        return TypedResults.Ok(text.ToString());
-    }
-
+    /// <summary>Cancel a queued or running build: its submitter or an admin.</summary>
     public static async Task<Results<Accepted, ProblemHttpResult>> CancelBuild(
         Guid id, BuildStore store, IPublishEndpoint bus, HttpContext http, CancellationToken ct)
     {
@@ -97,14 +117,24 @@ internal static class BuildsApi
         {
             return NotFound(id);
         }
-        if (build.IsFinished)
+        if (build.SubmittedBy != User(http) && !http.User.IsInRole(FarmRoles.Admin))
+        {
+            return Problem(StatusCodes.Status403Forbidden, "Not your build.",
+                $"Build {id} was submitted by {build.SubmittedBy}; only its submitter or an admin can cancel it.");
+        }
+        if (build.IsFinished || build.CurrentState == "Rejected")
         {
             return Problem(StatusCodes.Status409Conflict, "The build has already ended.",
                 $"Build {id} is {build.CurrentState}; only a queued or running build can be cancelled.");
         }
-        await bus.Publish(new CancelBuild { BuildId = id, RequestedBy = http.User.Identity?.Name ?? "anonymous" }, ct);
+        await bus.Publish(new CancelBuild { BuildId = id, RequestedBy = User(http) }, ct);
         return TypedResults.Accepted($"/api/v1/builds/{id}");
     }
+
+    public static async Task<Ok<IReadOnlyList<ServerRecord>>> ListServers(BuildStore store, CancellationToken ct) =>
+        TypedResults.Ok(await store.ServersAsync(ct));
+
+    private static string User(HttpContext http) => http.User.Identity?.Name ?? "anonymous";
 
     private static ProblemHttpResult NotFound(Guid id) =>
         Problem(StatusCodes.Status404NotFound, "No such build.", $"There is no build {id}.");
@@ -117,3 +147,6 @@ internal static class BuildsApi
         : name.EndsWith(".log", StringComparison.Ordinal) ? "text/plain; charset=utf-8"
         : "application/octet-stream";
 }
+
+/// <summary>One page of builds, newest first; pass <see cref="Next"/> as ?cursor= for the next page.</summary>
+public sealed record BuildPage(IReadOnlyList<BuildResponse> Builds, string? Next);

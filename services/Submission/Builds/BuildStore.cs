@@ -11,6 +11,23 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
+    /// Every build the farm knows: the Scheduler's saga rows, and requests accepted over HTTP that the
+    /// Scheduler has not taken up yet (or refused). Columns: id, state, submitted_at, saga data, request.
+    /// </summary>
+    private const string Builds = """
+        SELECT COALESCE(s.correlation_id, r.build_id) AS id,
+               COALESCE(s.current_state, CASE WHEN r.rejected_reason IS NULL THEN 'Queued' ELSE 'Rejected' END) AS state,
+               COALESCE((s.data->>'SubmittedAt')::timestamptz, r.submitted_at) AS submitted_at,
+               COALESCE(s.data->>'TargetArchitecture', r.request->>'targetArchitecture') AS architecture,
+               s.data->>'ServerId' AS server,
+               COALESCE(s.data->>'SourceRepository', r.request->>'sourceRepository') AS repository,
+               COALESCE(s.data->>'SubmittedBy', r.submitted_by) AS submitter,
+               COALESCE(s.data->>'Priority', lower(COALESCE(r.request->>'priority', 'normal'))) AS priority,
+               s.data AS saga, r.request, r.rejected_reason
+          FROM build_state s FULL OUTER JOIN build_request r ON r.build_id = s.correlation_id
+        """;
+
+    /// <summary>
     /// Stores the request and publishes <see cref="BuildRequested"/> in one transaction. With an idempotency
     /// key already used by the same submitter, nothing is written and the earlier build's id is returned.
     /// </summary>
@@ -47,53 +64,115 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         return (Guid)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    public async Task<BuildRecord?> FindAsync(Guid buildId, CancellationToken ct)
+    /// <summary>Builds waiting for a server, those accepted here but not yet taken up by the Scheduler included.</summary>
+    public async Task<long> CountQueuedAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT s.current_state, s.data, r.request
-              FROM (SELECT $1::uuid AS id) k
-              LEFT JOIN build_state s ON s.correlation_id = k.id
-              LEFT JOIN build_request r ON r.build_id = k.id
+            SELECT (SELECT count(*) FROM build_state WHERE current_state = 'Queued')
+                 + (SELECT count(*) FROM build_request r
+                     WHERE r.rejected_reason IS NULL AND r.submitted_at > now() - interval '1 hour'
+                       AND NOT EXISTS (SELECT 1 FROM build_state s WHERE s.correlation_id = r.build_id))
             """);
-        command.Parameters.AddWithValue(buildId);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-        {
-            return null;
-        }
-        if (!reader.IsDBNull(1))
-        {
-            var saga = JsonSerializer.Deserialize<BuildRecord>(reader.GetString(1), Json)!;
-            return saga with { CorrelationId = buildId, CurrentState = reader.GetString(0) };
-        }
-        if (!reader.IsDBNull(2))
-        {
-            var request = JsonSerializer.Deserialize<BuildRequested>(reader.GetString(2), Json)!;
-            return new BuildRecord
-            {
-                CorrelationId = buildId,
-                CurrentState = "Queued",
-                SourceRepository = request.SourceRepository,
-                Branch = request.Branch,
-                CommitHash = request.CommitHash,
-                TargetArchitecture = request.TargetArchitecture,
-                Toolchain = request.Toolchain,
-                SpecPath = request.SpecPath,
-                Priority = (request.Priority ?? "normal").ToLowerInvariant(),
-                RequestedServerId = Domain.ServerIds.Normalise(request.ServerId),
-                SubmittedBy = request.SubmittedBy ?? "anonymous",
-                SubmittedAt = request.SubmittedAt ?? default,
-            };
-        }
-        return null;
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    /// <summary>Stores a batch of log text; a batch seen before is ignored.</summary>
+    public async Task<BuildRecord?> FindAsync(Guid buildId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT * FROM ({Builds}) b WHERE b.id = $1");
+        command.Parameters.AddWithValue(buildId);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>One page of builds, newest first, and the cursor of the next page (null on the last).</summary>
+    public async Task<(IReadOnlyList<BuildRecord> Builds, BuildCursor? Next)> ListAsync(BuildQuery q, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT * FROM ({Builds}) b
+             WHERE ($1::text IS NULL OR b.state = $1)
+               AND ($2::text IS NULL OR b.architecture = $2)
+               AND ($3::text IS NULL OR b.server = $3)
+               AND ($4::text IS NULL OR b.repository = $4)
+               AND ($5::text IS NULL OR b.submitter = $5)
+               AND ($6::text IS NULL OR b.priority = $6)
+               AND ($7::timestamptz IS NULL OR b.submitted_at >= $7)
+               AND ($8::timestamptz IS NULL OR b.submitted_at < $8)
+               AND ($9::timestamptz IS NULL OR (b.submitted_at, b.id) < ($9, $10::uuid))
+             ORDER BY b.submitted_at DESC, b.id DESC
+             LIMIT $11
+            """);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.State ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Architecture ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Server ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Repository ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Submitter ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Priority?.ToLowerInvariant() ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.From ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.To ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.After?.SubmittedAt ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Uuid, (object?)q.After?.Id ?? DBNull.Value);
+        command.Parameters.AddWithValue(q.Limit + 1);
+        var builds = new List<BuildRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            builds.Add(Read(reader));
+        }
+        if (builds.Count <= q.Limit)
+        {
+            return (builds, null);
+        }
+        builds.RemoveAt(q.Limit);
+        var last = builds[^1];
+        return (builds, new BuildCursor(last.SubmittedAt, last.CorrelationId));
+    }
+
+    private static BuildRecord Read(NpgsqlDataReader reader)
+    {
+        var id = reader.GetGuid(0);
+        var state = reader.GetString(1);
+        var submittedAt = reader.GetFieldValue<DateTimeOffset>(2);
+        if (!reader.IsDBNull(8))
+        {
+            var saga = JsonSerializer.Deserialize<BuildRecord>(reader.GetString(8), Json)!;
+            return saga with { CorrelationId = id, CurrentState = state, SubmittedAt = submittedAt };
+        }
+        var request = JsonSerializer.Deserialize<BuildRequested>(reader.GetString(9), Json)!;
+        return new BuildRecord
+        {
+            CorrelationId = id,
+            CurrentState = state,
+            SourceRepository = request.SourceRepository,
+            Branch = request.Branch,
+            CommitHash = request.CommitHash,
+            TargetArchitecture = request.TargetArchitecture,
+            Toolchain = request.Toolchain,
+            SpecPath = request.SpecPath,
+            Priority = (request.Priority ?? "normal").ToLowerInvariant(),
+            RequestedServerId = Domain.ServerIds.Normalise(request.ServerId),
+            SubmittedBy = request.SubmittedBy ?? "anonymous",
+            SubmittedAt = submittedAt,
+            Reason = reader.IsDBNull(10) ? null : reader.GetString(10),
+        };
+    }
+
+    /// <summary>Marks an HTTP-accepted request the Scheduler refused.</summary>
+    public async Task RecordRejectionAsync(BuildRejected rejected, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE build_request SET rejected_reason = $2 WHERE build_id = $1");
+        command.Parameters.AddWithValue(rejected.BuildId);
+        command.Parameters.AddWithValue(string.Join("; ", rejected.Errors.Select(e => $"{e.Field}: {e.Message}")));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Stores a batch of log text (a batch seen before is ignored) and wakes live followers.</summary>
     public async Task AppendLogAsync(BuildLogAppended batch, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING
+            WITH stored AS (
+                INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING build_id)
+            SELECT pg_notify('build_log', build_id::text) FROM stored
             """);
         command.Parameters.AddWithValue(batch.BuildId);
         command.Parameters.AddWithValue(batch.Attempt);
@@ -105,29 +184,64 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>The log of one attempt (the latest by default), optionally one stream, in the order it was written.</summary>
-    public async IAsyncEnumerable<LogChunk> ReadLogAsync(Guid buildId, int? attempt, string? stream, long afterId,
+    /// <summary>
+    /// Log batches of a build after <paramref name="afterId"/>, in the order they were stored: one attempt (the
+    /// latest by default), optionally one stream, optionally only those reaching into [from, to) of that stream.
+    /// </summary>
+    public async IAsyncEnumerable<LogChunk> ReadLogAsync(Guid buildId, int? attempt, string? stream, long afterId, (long From, long To)? range,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT id, attempt, stream, text FROM build_log
+            SELECT id, attempt, stream, byte_offset, text FROM build_log
              WHERE build_id = $1
                AND attempt = COALESCE($2, (SELECT max(attempt) FROM build_log WHERE build_id = $1))
                AND ($3::text IS NULL OR stream = $3)
                AND id > $4
-             ORDER BY id
+               AND ($5::bigint IS NULL OR byte_offset + octet_length(text) > $5)
+               AND ($6::bigint IS NULL OR byte_offset < $6)
+             ORDER BY CASE WHEN $3::text IS NULL THEN id ELSE byte_offset END
             """);
         command.Parameters.AddWithValue(buildId);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Integer, (object?)attempt ?? DBNull.Value);
         command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)stream ?? DBNull.Value);
         command.Parameters.AddWithValue(afterId);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Bigint, (object?)range?.From ?? DBNull.Value);
+        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Bigint, (object?)range?.To ?? DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new LogChunk(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3));
+            yield return new LogChunk(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4));
         }
+    }
+
+    /// <summary>The registry of build servers, as the Scheduler keeps it, with the builds on each.</summary>
+    public async Task<IReadOnlyList<ServerRecord>> ServersAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT s.server_id, s.host, s.architectures, s.toolchains, s.max_concurrent, s.active_builds,
+                   s.cpu_percent, s.memory_percent, s.disk_percent, s.maintenance, s.version, s.last_seen,
+                   s.online AND s.last_seen > now() - s.heartbeat_interval * 3,
+                   (SELECT count(*)::int FROM build_state b
+                     WHERE b.current_state IN ('Dispatched', 'Building', 'Cancelling') AND b.data->>'ServerId' = s.server_id)
+              FROM build_server s ORDER BY s.server_id
+            """);
+        var servers = new List<ServerRecord>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            servers.Add(new ServerRecord(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetFieldValue<string[]>(3),
+                reader.GetInt32(4), reader.GetInt32(5), reader.GetFloat(6), reader.GetFloat(7), reader.GetFloat(8), reader.GetBoolean(9),
+                reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11), reader.GetBoolean(12) ? "Online" : "Offline", reader.GetInt32(13)));
+        }
+        return servers;
     }
 }
 
-/// <summary>One stored batch of log text.</summary>
-public sealed record LogChunk(long Id, int Attempt, string Stream, string Text);
+/// <summary>One stored batch of log text, with its byte offset in its stream.</summary>
+public sealed record LogChunk(long Id, int Attempt, string Stream, long Offset, string Text);
+
+/// <summary>A build server as GET /api/v1/servers shows it.</summary>
+public sealed record ServerRecord(
+    string Id, string Host, IReadOnlyList<string> Architectures, IReadOnlyList<string> Toolchains, int MaxConcurrentBuilds,
+    int ActiveBuilds, double CpuPercent, double MemoryPercent, double DiskPercent, bool Maintenance, string Version,
+    DateTimeOffset LastSeen, string Status, int AssignedBuilds);

@@ -1,16 +1,22 @@
 using BuildFarm.Domain.Sources;
+using BuildFarm.Worker.Sources;
 using Microsoft.Extensions.Logging;
 
 namespace BuildFarm.Worker.Builds;
 
 /// <summary>
-/// Fetches a build's source: a shallow clone of the branch, then the exact commit (fetched by id, or the
-/// branch's history when the server will not serve a commit by id), into the attempt's workspace. Every
-/// user value is checked by <see cref="GitSource"/> first and passed as argv after <c>--</c> or as the value
-/// of a <c>--option=value</c>, never through a shell; git may not prompt and may use only the allowed
-/// transports (GIT_ALLOW_PROTOCOL).
+/// Fetches a build's source through the server's <see cref="RepositoryCache"/>: under the repository's lock the
+/// mirror is cloned or brought up to date only when it lacks the branch or the commit, then the exact commit is
+/// fetched shallowly (<c>--depth 1</c>, git's own transport over the local path) from the mirror into the
+/// attempt's workspace and checked out detached. The workspace so owns every object it has: it shares no
+/// files with the mirror (no alternates as <c>--shared</c> would make, no hard links as a local clone would), so
+/// a later fetch, prune, re-clone or removal of the mirror cannot break a running build, and nothing a build
+/// does to its workspace can reach the mirror; it costs one commit's tree, as the shallow network clone did.
+/// Every user value is checked by <see cref="GitSource"/> first and passed as argv after <c>--</c> or inside a
+/// ref name, never through a shell; git may not prompt and may use only the allowed transports
+/// (GIT_ALLOW_PROTOCOL; only <c>file</c> for the copy out of the mirror).
 /// </summary>
-internal sealed class GitCheckout(WorkerCapabilities capabilities, ILogger<GitCheckout> logger)
+internal sealed class GitCheckout(WorkerCapabilities capabilities, RepositoryCache cache, ILogger<GitCheckout> logger)
 {
     private static readonly string[] MissingRepository =
     [
@@ -33,7 +39,7 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, ILogger<GitCh
         ?? GitSource.CommitError(commit)
         ?? GitSource.SpecPathError(specPath);
 
-    /// <summary>Clones and checks out; throws <see cref="BuildStepException"/> with the outcome when it cannot.</summary>
+    /// <summary>Fetches and checks out; throws <see cref="BuildStepException"/> with the outcome when it cannot.</summary>
     public async Task CheckoutAsync(BuildContext context)
     {
         var request = context.Request;
@@ -44,67 +50,62 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, ILogger<GitCh
         }
         var git = capabilities.Git
             ?? throw new BuildStepException(RunResult.InfrastructureFailure("git is not installed on this build server"));
-
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            ["GIT_TERMINAL_PROMPT"] = "0",
-            ["GIT_ALLOW_PROTOCOL"] = GitSource.AllowedProtocolsFor(context.Options.AllowFileRepositories),
-            ["GCM_INTERACTIVE"] = "never",
-            ["GIT_ASKPASS"] = "/bin/false",
-            ["SSH_ASKPASS"] = "/bin/false",
-            ["LC_ALL"] = "C",
-        };
-        if (Environment.GetEnvironmentVariable("GIT_SSH_COMMAND") is null)
-        {
-            environment["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes";
-        }
+        var remote = new GitRunner(git, GitRunner.EnvironmentFor(context.Options), context.Log, context.Options.StopGracePeriod, context.Stop);
+        var local = remote.WithProtocols("file");
 
         var url = request.SourceRepository;
         var directory = context.CheckoutDirectory;
-        logger.LogInformation("Cloning {Repository} branch {Branch} for build {BuildId} attempt {Attempt}",
-            url, request.Branch, request.BuildId, request.Attempt);
+        logger.LogInformation("Fetching {Repository} branch {Branch} commit {Commit} for build {BuildId} attempt {Attempt}",
+            url, request.Branch, request.CommitHash, request.BuildId, request.Attempt);
 
-        var stderr = new RecentOutput();
-        var clone = await context.RunAsync(git,
-            ["clone", "--depth", "1", "--no-tags", "--single-branch", $"--branch={request.Branch}", "--", url, directory],
-            context.Workspace, environment, stderr).ConfigureAwait(false);
-        ThrowIfStopped(context, clone);
-        if (clone.ExitCode != 0)
+        string commit;
+        await using (var mirror = await cache.OpenAsync(url, context.Stop).ConfigureAwait(false))
         {
-            throw new BuildStepException(ClassifyCloneFailure(url, request.Branch, stderr.ToString(), clone.ExitCode));
-        }
-
-        var head = await RevParseHeadAsync(context, git, environment).ConfigureAwait(false);
-        if (head is not null && GitSource.SameCommit(head, request.CommitHash))
-        {
-            return;
-        }
-
-        var fetched = false;
-        if (request.CommitHash.Length is 40 or 64)
-        {
-            var byId = await context.RunAsync(git, ["fetch", "--depth", "1", "--no-tags", "origin", "--", request.CommitHash],
-                directory, environment).ConfigureAwait(false);
-            ThrowIfStopped(context, byId);
-            fetched = byId.ExitCode == 0;
-        }
-        if (!fetched)
-        {
-            var unshallow = await context.RunAsync(git, ["fetch", "--unshallow", "--no-tags", "origin"],
-                directory, environment, new RecentOutput()).ConfigureAwait(false);
-            ThrowIfStopped(context, unshallow);
+            commit = await mirror.PrepareAsync(remote, request.Branch, request.CommitHash).ConfigureAwait(false);
+            var copy = await CopyCommitAsync(local, mirror.Path, commit, directory, context.Workspace).ConfigureAwait(false);
+            if (!copy.Succeeded)
+            {
+                // The mirror had the commit's name but not all of its objects: start it again, once.
+                logger.LogWarning("Copying {Commit} out of the cached mirror of {Repository} failed ({Error}); cloning it again",
+                    commit, url, copy.LastErrorLine);
+                await mirror.CloneAsync(remote, request.Branch).ConfigureAwait(false);
+                commit = await mirror.PrepareAsync(remote, request.Branch, request.CommitHash).ConfigureAwait(false);
+                copy = await CopyCommitAsync(local, mirror.Path, commit, directory, context.Workspace).ConfigureAwait(false);
+                if (!copy.Succeeded)
+                {
+                    throw new BuildStepException(RunResult.InfrastructureFailure(
+                        $"could not copy commit {commit} of {url} out of the repository cache: {copy.LastErrorLine}", copy.ExitCode));
+                }
+            }
         }
 
-        var checkout = await context.RunAsync(git,
-            ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", request.CommitHash, "--"],
-            directory, environment).ConfigureAwait(false);
-        ThrowIfStopped(context, checkout);
-        head = await RevParseHeadAsync(context, git, environment).ConfigureAwait(false);
-        if (checkout.ExitCode != 0 || head is null || !GitSource.SameCommit(head, request.CommitHash))
+        var checkout = await remote.RunAsync(
+            ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, "--"], directory).ConfigureAwait(false);
+        var head = await remote.QueryAsync(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], directory).ConfigureAwait(false);
+        if (!checkout.Succeeded || head is null || !GitSource.SameCommit(head, commit))
         {
-            throw new BuildStepException(RunResult.BuildFailure(
-                $"commit {request.CommitHash} was not found on branch {request.Branch} of {url}"));
+            throw new BuildStepException(RunResult.InfrastructureFailure(
+                $"could not check out commit {commit} of {url}: {checkout.LastErrorLine}", checkout.ExitCode));
         }
+    }
+
+    /// <summary>A new repository in <paramref name="directory"/> holding just <paramref name="commit"/> (depth 1), fetched from the mirror.</summary>
+    private static async Task<GitResult> CopyCommitAsync(GitRunner git, string mirror, string commit, string directory, string workspace)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        Directory.CreateDirectory(directory);
+        var init = await git.RunAsync(
+            commit.Length == 64 ? ["init", "--quiet", "--object-format=sha256"] : ["init", "--quiet"], directory).ConfigureAwait(false);
+        if (!init.Succeeded)
+        {
+            throw new BuildStepException(RunResult.InfrastructureFailure(
+                $"could not make a repository in the workspace {workspace}: {init.LastErrorLine}", init.ExitCode));
+        }
+        return await git.RunAsync(
+            ["-c", "protocol.version=2", "fetch", "--quiet", "--depth", "1", "--no-tags", "--", mirror, commit], directory).ConfigureAwait(false);
     }
 
     /// <summary>Why a clone failed, as the outcome the Scheduler acts on.</summary>
@@ -125,34 +126,5 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, ILogger<GitCh
             return RunResult.InfrastructureFailure($"could not reach repository {url}: {lastLine}", exitCode);
         }
         return RunResult.BuildFailure($"repository {url} does not exist or cannot be read: {lastLine}", exitCode);
-    }
-
-    private static async Task<string?> RevParseHeadAsync(BuildContext context, string git, IReadOnlyDictionary<string, string?> environment)
-    {
-        var output = new RecentOutput(256);
-        var result = await ChildProcess.RunAsync(
-            new CommandLine(git, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], context.CheckoutDirectory, environment),
-            async stdout =>
-            {
-                var buffer = new byte[256];
-                int read;
-                while ((read = await stdout.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-                {
-                    output.Append(buffer.AsSpan(0, read));
-                }
-            },
-            stderr => context.Log.PumpAsync(stderr, "stderr"),
-            context.Options.StopGracePeriod,
-            context.Stop).ConfigureAwait(false);
-        ThrowIfStopped(context, result);
-        return result.ExitCode == 0 ? output.ToString().Trim() : null;
-    }
-
-    private static void ThrowIfStopped(BuildContext context, ProcessExit exit)
-    {
-        if (exit.Stopped || context.Stop.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(context.Stop);
-        }
     }
 }

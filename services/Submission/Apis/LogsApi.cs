@@ -1,0 +1,113 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using BuildFarm.Submission.Builds;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BuildFarm.Submission.Apis;
+
+/// <summary>Build logs: complete (one stream or all, byte ranges of one stream) and live as Server-Sent Events.</summary>
+internal static class LogsApi
+{
+    private static readonly string[] Streams = ["stdout", "stderr", "build", "root"];
+
+    public static RouteGroupBuilder MapLogsApi(this RouteGroupBuilder builds)
+    {
+        builds.MapGet("/{id:guid}/logs", GetLogs);
+        builds.MapGet("/{id:guid}/logs/follow", FollowLogs);
+        return builds;
+    }
+
+    /// <summary>
+    /// The log of the latest attempt (or <paramref name="attempt"/>): all streams in the order they arrived, or one
+    /// <paramref name="stream"/> (stdout, stderr, build, root), where a <c>Range: bytes=a-b</c> header selects bytes.
+    /// </summary>
+    public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> GetLogs(
+        Guid id, int? attempt, string? stream, BuildStore store, HttpContext http, CancellationToken ct)
+    {
+        if (stream is not null && !Streams.Contains(stream))
+        {
+            return TypedResults.Problem($"stream must be one of {string.Join(", ", Streams)}.", statusCode: 400, title: "Unknown log stream.");
+        }
+        if (await store.FindAsync(id, ct) is null)
+        {
+            return TypedResults.Problem($"There is no build {id}.", statusCode: 404, title: "No such build.");
+        }
+        (long From, long To)? range = null;
+        if (http.Request.Headers.Range.Count > 0)
+        {
+            if (stream is null || !RangeHeaderValue.TryParse(http.Request.Headers.Range.ToString(), out var header)
+                || header.Unit != "bytes" || header.Ranges.Count != 1 || header.Ranges.First().From is not { } from)
+            {
+                return TypedResults.Problem("Byte ranges need ?stream= and one range of the form bytes=FROM- or bytes=FROM-TO.",
+                    statusCode: StatusCodes.Status416RangeNotSatisfiable, title: "Range not satisfiable.");
+            }
+            range = (from, header.Ranges.First().To is { } to ? to + 1 : long.MaxValue);
+            http.Response.StatusCode = StatusCodes.Status206PartialContent;
+        }
+        http.Response.Headers.AcceptRanges = "bytes";
+        return TypedResults.Stream(async body =>
+        {
+            await foreach (var chunk in store.ReadLogAsync(id, attempt, stream, 0, range, ct))
+            {
+                var bytes = Encoding.UTF8.GetBytes(chunk.Text);
+                var start = range is { } r ? (int)Math.Clamp(r.From - chunk.Offset, 0, bytes.Length) : 0;
+                var end = range is { } q ? (int)Math.Clamp(q.To - chunk.Offset, 0, bytes.Length) : bytes.Length;
+                await body.WriteAsync(bytes.AsMemory(start, end - start), ct);
+            }
+        }, "text/plain; charset=utf-8");
+    }
+
+    /// <summary>
+    /// The log as it is written, as Server-Sent Events (<c>event: log</c>, data {attempt, stream, offset, text}, id = the
+    /// batch's position), resumable with <c>Last-Event-ID</c>; ends with <c>event: end</c> once the build has ended and
+    /// its whole log was sent.
+    /// </summary>
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> FollowLogs(
+        Guid id, string? stream, BuildStore store, LogNotifier notifier, HttpContext http, CancellationToken ct)
+    {
+        if (await store.FindAsync(id, ct) is null)
+        {
+            return TypedResults.Problem($"There is no build {id}.", statusCode: 404, title: "No such build.");
+        }
+        long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var lastId);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        await http.Response.WriteAsync(": following build " + id + "\n\n", ct);
+        await http.Response.Body.FlushAsync(ct);
+        while (!ct.IsCancellationRequested)
+        {
+            var wake = notifier.WaitAsync(id, TimeSpan.FromSeconds(2), ct);
+            var finished = (await store.FindAsync(id, ct))?.IsFinished ?? true;
+            var sent = false;
+            await foreach (var chunk in store.ReadLogAsync(id, null, stream, lastId, null, ct))
+            {
+                var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
+                await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
+                lastId = chunk.Id;
+                sent = true;
+            }
+            if (sent)
+            {
+                await http.Response.Body.FlushAsync(ct);
+            }
+            if (finished)
+            {
+                // Log batches and the build's end travel separately: give a straggler a moment, then send it too.
+                await notifier.WaitAsync(id, TimeSpan.FromMilliseconds(500), ct);
+                await foreach (var chunk in store.ReadLogAsync(id, null, stream, lastId, null, ct))
+                {
+                    var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
+                    await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
+                    lastId = chunk.Id;
+                }
+                await http.Response.WriteAsync("event: end\ndata: {}\n\n", ct);
+                await http.Response.Body.FlushAsync(ct);
+                break;
+            }
+            await wake;
+        }
+        return TypedResults.Empty;
+    }
+}

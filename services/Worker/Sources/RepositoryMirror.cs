@@ -1,0 +1,220 @@
+using BuildFarm.Contracts;
+using BuildFarm.Worker.Builds;
+using Microsoft.Extensions.Logging;
+
+namespace BuildFarm.Worker.Sources;
+
+/// <summary>
+/// One repository's mirror while its lock is held (from <see cref="RepositoryCache.OpenAsync"/>): made with
+/// <c>git clone --mirror -- URL DIR</c> into a temporary directory that is renamed into place only when complete,
+/// refreshed with <c>git fetch --prune origin</c>. Disposing records the use (or forgets a mirror that is gone)
+/// and releases the lock.
+/// </summary>
+internal sealed class RepositoryMirror : IAsyncDisposable
+{
+    private readonly RepositoryCache _cache;
+    private readonly SemaphoreSlim _gate;
+    private readonly DateTimeOffset _lastUsedAt;
+    private DateTimeOffset? _lastSyncedAt;
+    private bool _disposed;
+
+    internal RepositoryMirror(RepositoryCache cache, string key, string url, SemaphoreSlim gate, CachedRepository? recorded, bool use)
+    {
+        _cache = cache;
+        _gate = gate;
+        Key = key;
+        Url = use || recorded is null ? url : recorded.Url;
+        Path = cache.MirrorPath(key);
+        _lastUsedAt = use || recorded is null ? cache.Time.GetUtcNow() : recorded.LastUsedAt;
+        _lastSyncedAt = recorded?.LastSyncedAt;
+    }
+
+    public string Key { get; }
+
+    public string Url { get; }
+
+    /// <summary>The bare mirror's directory.</summary>
+    public string Path { get; }
+
+    private string GitDir => "--git-dir=" + Path;
+
+    /// <summary>
+    /// Makes sure the mirror holds <paramref name="branch"/> and <paramref name="commit"/>: clones it when it is
+    /// missing or unusable, fetches only when one of them is missing, and starts again from a fresh clone (once)
+    /// when the mirror turns out to be damaged. Returns the commit's full hash; throws
+    /// <see cref="BuildStepException"/> when the repository, branch or commit is not there.
+    /// </summary>
+    public async Task<string> PrepareAsync(GitRunner git, string branch, string commit)
+    {
+        var recloned = false;
+        if (!await IsUsableAsync(git).ConfigureAwait(false))
+        {
+            await CloneAsync(git, branch).ConfigureAwait(false);
+            recloned = true;
+        }
+        var state = await InspectAsync(git, branch, commit).ConfigureAwait(false);
+        if (state.Damaged && !recloned)
+        {
+            await CloneAsync(git, branch).ConfigureAwait(false);
+            recloned = true;
+            state = await InspectAsync(git, branch, commit).ConfigureAwait(false);
+        }
+        if (!state.Complete && !recloned)
+        {
+            var fetch = await FetchAsync(git).ConfigureAwait(false);
+            if (!fetch.Succeeded)
+            {
+                var failure = GitCheckout.ClassifyCloneFailure(Url, branch, fetch.Error, fetch.ExitCode);
+                if (failure.Outcome == BuildRunOutcome.InfrastructureFailed)
+                {
+                    throw new BuildStepException(failure);
+                }
+                // Not the network: the mirror may be broken (or the repository gone). A fresh clone tells which.
+                await CloneAsync(git, branch).ConfigureAwait(false);
+                recloned = true;
+            }
+            state = await InspectAsync(git, branch, commit).ConfigureAwait(false);
+            if (state.Damaged && !recloned)
+            {
+                await CloneAsync(git, branch).ConfigureAwait(false);
+                state = await InspectAsync(git, branch, commit).ConfigureAwait(false);
+            }
+        }
+        if (state.Damaged)
+        {
+            throw new BuildStepException(RunResult.InfrastructureFailure(
+                $"the cached mirror of {Url} is damaged: branch {branch} names an object it does not have"));
+        }
+        if (state.Branch is null)
+        {
+            throw new BuildStepException(RunResult.BuildFailure($"branch {branch} does not exist in repository {Url}"));
+        }
+        return state.Commit ?? throw new BuildStepException(RunResult.BuildFailure(
+            $"commit {commit} was not found on branch {branch} of {Url}"));
+    }
+
+    /// <summary>
+    /// Replaces the mirror with a fresh <c>git clone --mirror</c>; throws <see cref="BuildStepException"/> with the
+    /// classified failure when the repository cannot be cloned (the old mirror is gone either way).
+    /// </summary>
+    public async Task CloneAsync(GitRunner git, string branch)
+    {
+        if (Directory.Exists(Path))
+        {
+            _cache.Logger.LogWarning("Cloning the cached mirror of {Repository} again", Url);
+            _cache.DeleteEntry(Path);
+        }
+        var temporary = $"{Path}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            var clone = await git.RunAsync(["clone", "--mirror", "--", Url, temporary], _cache.Root).ConfigureAwait(false);
+            if (!clone.Succeeded)
+            {
+                throw new BuildStepException(GitCheckout.ClassifyCloneFailure(Url, branch, clone.Error, clone.ExitCode));
+            }
+            // gc after a fetch runs in the foreground, while the lock is held, never beside a later fetch.
+            var config = await git.RunAsync(["--git-dir=" + temporary, "config", "gc.autoDetach", "false"], _cache.Root).ConfigureAwait(false);
+            if (!config.Succeeded)
+            {
+                throw new BuildStepException(RunResult.InfrastructureFailure(
+                    $"could not configure the cached mirror of {Url}: {config.LastErrorLine}", config.ExitCode));
+            }
+            Directory.Move(temporary, Path);
+            _lastSyncedAt = _cache.Time.GetUtcNow();
+            _cache.Logger.LogInformation("Cloned a mirror of {Repository} into {Mirror}", Url, Path);
+        }
+        finally
+        {
+            if (Directory.Exists(temporary))
+            {
+                _cache.DeleteEntry(temporary);
+            }
+        }
+    }
+
+    /// <summary>Fetches new objects and refs into the mirror (deleted branches go too).</summary>
+    public async Task<GitResult> FetchAsync(GitRunner git)
+    {
+        var fetch = await git.RunAsync([GitDir, "fetch", "--prune", "origin"], _cache.Root).ConfigureAwait(false);
+        if (fetch.Succeeded)
+        {
+            _lastSyncedAt = _cache.Time.GetUtcNow();
+        }
+        return fetch;
+    }
+
+    /// <summary>A sync pass's refresh: fetches when the mirror is there and its URL is still allowed; false when not.</summary>
+    public async Task<bool> RefreshAsync(GitRunner git)
+    {
+        if (!await IsUsableAsync(git).ConfigureAwait(false))
+        {
+            return false;
+        }
+        var origin = await git.QueryAsync([GitDir, "config", "--get", "remote.origin.url"], _cache.Root).ConfigureAwait(false);
+        var error = origin is null ? "it has no origin" : _cache.UrlError(origin);
+        if (error is not null)
+        {
+            _cache.Logger.LogWarning("Not refreshing the cached mirror {Mirror}: {Error}", Path, error);
+            return false;
+        }
+        var fetch = await FetchAsync(git).ConfigureAwait(false);
+        if (!fetch.Succeeded)
+        {
+            _cache.Logger.LogWarning("Refreshing the cached mirror of {Repository} failed: {Error}", origin, fetch.LastErrorLine);
+            return false;
+        }
+        return true;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return ValueTask.CompletedTask;
+        }
+        _disposed = true;
+        try
+        {
+            if (Directory.Exists(Path))
+            {
+                _cache.Write(new CachedRepository(Key, Url, _lastUsedAt, _lastSyncedAt));
+            }
+            else
+            {
+                _cache.DeleteEntry(_cache.MetadataPath(Key));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _cache.Logger.LogWarning(ex, "Could not record the use of the cached mirror of {Repository}", Url);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<bool> IsUsableAsync(GitRunner git) =>
+        Directory.Exists(Path)
+        && await git.QueryAsync([GitDir, "rev-parse", "--is-bare-repository"], _cache.Root).ConfigureAwait(false) == "true";
+
+    private async Task<MirrorState> InspectAsync(GitRunner git, string branch, string commit)
+    {
+        var reference = await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"refs/heads/{branch}"], _cache.Root)
+            .ConfigureAwait(false);
+        var tip = reference is null
+            ? null
+            : await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"refs/heads/{branch}^{{commit}}"], _cache.Root)
+                .ConfigureAwait(false);
+        var full = await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"{commit}^{{commit}}"], _cache.Root)
+            .ConfigureAwait(false);
+        return new MirrorState(tip, full, reference is not null && tip is null);
+    }
+
+    /// <summary>The branch's tip and the wanted commit as the mirror has them; damaged when the branch names a missing object.</summary>
+    private sealed record MirrorState(string? Branch, string? Commit, bool Damaged)
+    {
+        public bool Complete => Branch is not null && Commit is not null && !Damaged;
+    }
+}
