@@ -1,0 +1,207 @@
+using System.Net.Http.Headers;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.ServiceDefaults.Auth;
+using BuildFarm.Submission.Cleanup;
+using BuildFarm.Submission.Projects;
+using BuildFarm.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace BuildFarm.Submission.Tests.Infrastructure;
+
+/// <summary>
+/// The Submission service hosted in-process on a database and a RabbitMQ virtual host of its own, with file://
+/// repositories allowed, an artifact store in a temporary folder and a <see cref="FakeTimeProvider"/> that only moves
+/// when a test advances it (so the background services run a pass at start and then only when told).
+/// </summary>
+public sealed class SubmissionApp : IAsyncLifetime
+{
+    public const string SigningKey = "submission-tests-signing-key-0123456789abcdef";
+
+    private readonly TempDirectory _artifacts = new("bfsub-artifacts");
+    private WebApplicationFactory<Program>? _factory;
+
+    public string Postgres { get; private set; } = "";
+
+    public Uri RabbitMq { get; private set; } = null!;
+
+    public string ArtifactRoot => _artifacts.Path;
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    public NpgsqlDataSource Database { get; private set; } = null!;
+
+    public IServiceProvider Services => _factory!.Services;
+
+    public ProjectSyncer Syncer => Services.GetRequiredService<ProjectSyncer>();
+
+    public FarmSettingsCache Settings => Services.GetRequiredService<FarmSettingsCache>();
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await TestServers.CreateDatabaseAsync("submission");
+        RabbitMq = await TestServers.CreateVirtualHostAsync("submission");
+        Database = NpgsqlDataSource.Create(Postgres);
+        await using (var command = Database.CreateCommand(FarmTables.BuildState))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:Postgres", Postgres);
+            web.UseSetting("ConnectionStrings:RabbitMq", RabbitMq.ToString());
+            web.UseSetting("ConnectionStrings:Redis", TestServers.Redis);
+            web.UseSetting("Auth:SigningKey", SigningKey);
+            web.UseSetting("Farm:AllowFileRepositories", "true");
+            web.UseSetting("Farm:ArtifactStore", ArtifactRoot);
+            web.UseSetting("SettingsBootstrap:Attempts", "1");
+            web.UseSetting("SettingsBootstrap:Timeout", "00:00:01");
+            web.UseSetting("Projects:GitTimeout", "00:00:20");
+            web.ConfigureLogging(logging => logging.ClearProviders().AddSimpleConsole()
+                .SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error));
+            web.ConfigureServices(services =>
+            {
+                services.AddSingleton<TimeProvider>(Time);
+                WireProjectsAndCleanupUnlessTheServiceDoes(services);
+            });
+        });
+        _ = _factory.Server;
+    }
+
+    /// <summary>
+    /// Until SubmissionExtensions calls AddProjects/AddBuildCleanup and MapProjectsApi itself, the tests wire them the
+    /// same way; once it does, they test the service exactly as it ships.
+    /// </summary>
+    private static void WireProjectsAndCleanupUnlessTheServiceDoes(IServiceCollection services)
+    {
+        if (services.Any(d => d.ImplementationType == typeof(ProjectSyncService)))
+        {
+            return;
+        }
+        services.AddProjects();
+        services.AddBuildCleanup();
+        services.AddSingleton<IStartupFilter, MapProjectsApiFilter>();
+    }
+
+    private sealed class MapProjectsApiFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            next(app);
+            var routes = app.Properties.Values.OfType<IEndpointRouteBuilder>().FirstOrDefault()
+                ?? throw new InvalidOperationException("The Submission app has no endpoint route builder to add the projects API to.");
+            routes.MapProjectsApi();
+        };
+    }
+
+    /// <summary>An HTTP client carrying a token for <paramref name="user"/> with <paramref name="role"/> (none when null).</summary>
+    public HttpClient Client(string? role, string user = "alice")
+    {
+        var client = _factory!.CreateClient();
+        if (role is not null)
+        {
+            client.DefaultRequestHeaders.Authorization =
+                new AuthenticationHeaderValue("Bearer", FarmTokens.Create(SigningKey, user, role, TimeSpan.FromHours(1)));
+        }
+        return client;
+    }
+
+    /// <summary>Registers a project over HTTP as a submitter; returns it as the API answered.</summary>
+    public async Task<ProjectResponse> RegisterAsync(string repositoryUrl, string? name = null, string user = "alice")
+    {
+        using var client = Client(FarmRoles.Submitter, user);
+        using var response = await client.PostAsJsonAsync("/api/v1/projects", ProjectBody(repositoryUrl, name));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<ProjectResponse>())!;
+    }
+
+    public static object ProjectBody(string repositoryUrl, string? name = null) => new
+    {
+        name = name ?? $"p-{Guid.NewGuid():N}",
+        sourceRepository = repositoryUrl,
+        branch = "main",
+        targetArchitecture = "x86_64",
+        toolchain = "rpmbuild",
+        priority = "high",
+    };
+
+    public async Task<ProjectResponse?> GetAsync(Guid id)
+    {
+        using var client = Client(FarmRoles.Viewer);
+        using var response = await client.GetAsync($"/api/v1/projects/{id}");
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await response.Content.ReadFromJsonAsync<ProjectResponse>();
+    }
+
+    /// <summary>Waits until the project has been checked at least once (the check that follows its registration).</summary>
+    public async Task<ProjectResponse> WaitForFirstCheckAsync(Guid id)
+    {
+        ProjectResponse? project = null;
+        await Eventually.HoldsAsync(async () => (project = await GetAsync(id))?.LastCheckedAt is not null, $"project {id} is checked");
+        return project!;
+    }
+
+    /// <summary>Makes the project due for the next pass, as if syncIntervalHours had passed since its last check.</summary>
+    public async Task MakeDueAsync(Guid id)
+    {
+        await using var command = Database.CreateCommand("UPDATE project SET last_checked_at = last_checked_at - interval '1 day' WHERE id = $1");
+        command.Parameters.AddWithValue(id);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Runs a sync pass, waiting while a background pass holds the lock.</summary>
+    public async Task<ProjectSyncPass> RunPassAsync()
+    {
+        ProjectSyncPass pass = ProjectSyncPass.Busy;
+        await Eventually.HoldsAsync(async () => (pass = await Syncer.RunPassAsync(CancellationToken.None)).Status != ProjectSyncPassStatus.Busy,
+            "no other sync pass is running");
+        return pass;
+    }
+
+    /// <summary>The builds submitted for a project: (build id, commit), oldest first.</summary>
+    public async Task<IReadOnlyList<(Guid BuildId, string Commit, string SubmittedBy)>> BuildsOfAsync(Guid projectId)
+    {
+        await using var command = Database.CreateCommand("""
+            SELECT build_id, request->>'commitHash', submitted_by FROM build_request
+             WHERE idempotency_key LIKE $1 ORDER BY submitted_at, build_id
+            """);
+        command.Parameters.AddWithValue($"project:{projectId}:%");
+        await using var reader = await command.ExecuteReaderAsync();
+        var builds = new List<(Guid, string, string)>();
+        while (await reader.ReadAsync())
+        {
+            builds.Add((reader.GetGuid(0), reader.GetString(1), reader.GetString(2)));
+        }
+        return builds;
+    }
+
+    public async Task<T?> ScalarAsync<T>(string sql, params object[] values)
+    {
+        await using var command = Database.CreateCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.AddWithValue(value);
+        }
+        var result = await command.ExecuteScalarAsync();
+        return result is null or DBNull ? default : (T)result;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_factory is not null)
+        {
+            await _factory.DisposeAsync();
+        }
+        await Database.DisposeAsync();
+        await TestServers.DeleteVirtualHostAsync(RabbitMq);
+        await TestServers.DropDatabaseAsync(Postgres);
+        _artifacts.Dispose();
+    }
+}
+
