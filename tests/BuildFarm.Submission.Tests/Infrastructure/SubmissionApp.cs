@@ -164,12 +164,12 @@ public sealed class SubmissionApp : IAsyncLifetime
         return pass;
     }
 
-    /// <summary>The builds submitted for a project: (build id, commit), oldest first.</summary>
+    /// <summary>The builds submitted for a project: build id, commit and submitter.</summary>
     public async Task<IReadOnlyList<(Guid BuildId, string Commit, string SubmittedBy)>> BuildsOfAsync(Guid projectId)
     {
         await using var command = Database.CreateCommand("""
             SELECT build_id, request->>'commitHash', submitted_by FROM build_request
-             WHERE idempotency_key LIKE $1 ORDER BY submitted_at, build_id
+             WHERE idempotency_key LIKE $1
             """);
         command.Parameters.AddWithValue($"project:{projectId}:%");
         await using var reader = await command.ExecuteReaderAsync();
