@@ -89,6 +89,11 @@ public static class Extensions
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureRabbitMqHost(uri);
+                cfg.ConfigureJsonSerializerOptions(options =>
+                {
+                    options.Converters.Add(new LenientStringConverter());
+                    return options;
+                });
                 configureBus?.Invoke(context, cfg);
                 cfg.ConfigureEndpoints(context);
             });

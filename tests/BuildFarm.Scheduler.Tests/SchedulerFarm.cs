@@ -26,6 +26,8 @@ public sealed class SchedulerFarm : IAsyncDisposable
     /// <summary>Every DispatchBuild any fake server received, in order.</summary>
     public ConcurrentQueue<DispatchBuild> Dispatches { get; } = new();
     public IReadOnlyCollection<FakeServer> Servers => servers.Values.ToList();
+    /// <summary>Every BuildRejected the Scheduler published.</summary>
+    public ConcurrentQueue<BuildRejected> Rejections { get; } = new();
 
     public static async Task<SchedulerFarm> StartAsync(int schedulers, params FakeServer[] fakeServers)
     {
@@ -46,6 +48,11 @@ public sealed class SchedulerFarm : IAsyncDisposable
             {
                 cfg.ReceiveEndpoint($"build-server-{server.Id}", e => e.Handler<DispatchBuild>(ctx => farm.OnDispatch(server, ctx)));
             }
+            cfg.ReceiveEndpoint("test-rejections", e => e.Handler<BuildRejected>(ctx =>
+            {
+                farm.Rejections.Enqueue(ctx.Message);
+                return Task.CompletedTask;
+            }));
         });
         await farm.bus.StartAsync();
         for (var i = 0; i < schedulers; i++)

@@ -7,10 +7,14 @@ public static class Repository
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>Debug or Release: the services are started from the same configuration as the tests.</summary>
+    /// <summary>
+    /// Debug or Release: the services are started from the same configuration as the tests, read from the output
+    /// folder <c>bin/&lt;Configuration&gt;/net10.0/</c> (its trailing separator trimmed, or DirectoryInfo sees one level more).
+    /// </summary>
     public static string Configuration { get; } =
-        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name is var tfm && tfm.StartsWith("net", StringComparison.Ordinal)
-            ? new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name
+        new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)) is { Name: var tfm } output
+            && tfm.StartsWith("net", StringComparison.Ordinal)
+            ? output.Parent!.Name
             : "Debug";
 
     private static string FindRoot()

@@ -269,11 +269,12 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
     private static void Accept(BuildState saga, BuildRequested request, DateTimeOffset now)
     {
         BuildPriorities.TryParse(request.Priority, out var priority);
-        saga.SourceRepository = request.SourceRepository.Trim();
-        saga.Branch = request.Branch.Trim();
-        saga.CommitHash = request.CommitHash.Trim().ToLowerInvariant();
-        saga.TargetArchitecture = request.TargetArchitecture;
-        saga.Toolchain = request.Toolchain;
+        // Validated: every required field is present.
+        saga.SourceRepository = request.SourceRepository!.Trim();
+        saga.Branch = request.Branch!.Trim();
+        saga.CommitHash = request.CommitHash!.Trim().ToLowerInvariant();
+        saga.TargetArchitecture = request.TargetArchitecture!;
+        saga.Toolchain = request.Toolchain!;
         saga.SpecPath = string.IsNullOrWhiteSpace(request.SpecPath) ? null : request.SpecPath.Trim();
         saga.Priority = priority.ToName();
         saga.RequestedServerId = ServerIds.Normalise(request.ServerId);
