@@ -11,7 +11,8 @@ internal sealed record Figures(
     double WallSeconds,
     double BuildsPerSecond,
     double SteadyBuildsPerSecond,
-    double SchedulerCpuMsPerBuild);
+    double SchedulerCpuMsPerBuild,
+    IReadOnlyList<(int MostQueued, int LeastQueued, Distribution Latency)> ByQueueLength);
 
 internal static class Analysis
 {
@@ -44,6 +45,19 @@ internal static class Analysis
             }
         }
         var measured = handOffs.OrderBy(h => h.At).Skip(warmup).ToList();
+        var dispatchTimes = result.Builds.Where(b => b.Dispatched != 0).Select(b => b.Dispatched).Order().ToArray();
+        // Builds still queued when the slot was freed: all the builds less those dispatched by then.
+        int Queued(long at)
+        {
+            var index = Array.BinarySearch(dispatchTimes, at);
+            return result.Scenario.Builds - (index >= 0 ? index + 1 : ~index);
+        }
+        var thirds = measured.Count < 3
+            ? []
+            : measured.Select((h, i) => (h, Part: i * 3 / measured.Count)).GroupBy(x => x.Part)
+                .Select(g => (MostQueued: Queued(g.First().h.Freed.Finishing), LeastQueued: Queued(g.Last().h.Freed.Finishing),
+                    Latency: Distribution.Of(g.Select(x => x.h.Ms))!))
+                .ToList();
         var singleSlot = result.Scenario.Slots == 1;
 
         var completions = result.Builds.Where(b => b.Completed != 0).Select(b => b.Completed).Order().ToArray();
@@ -60,7 +74,8 @@ internal static class Analysis
             wall,
             wall > 0 ? completions.Length / wall : 0,
             steady,
-            result.Completed > 0 ? result.SchedulerCpu.TotalMilliseconds / result.Completed : 0);
+            result.Completed > 0 ? result.SchedulerCpu.TotalMilliseconds / result.Completed : 0,
+            thirds);
     }
 
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;

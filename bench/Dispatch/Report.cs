@@ -73,11 +73,26 @@ internal static class Report
         s.AppendLine("The parts are split where the benchmark's own queue receives a copy of `BuildCompleted` and of the dispatcher's `AssignBuild`;");
         s.AppendLine("the Scheduler receives the same messages from its own queues at about the same moments. So the three parts are roughly: the saga's");
         s.AppendLine("Completed transition and its relay; the dispatcher's wake-up, pass and relay; the saga's Dispatched transition and its relay.");
-        s.AppendLine("\"Finished once Building\" is the real case (a build");
-        s.AppendLine("runs for minutes, so its saga is in Building when it ends); \"finished on dispatch\" sends BuildRunAccepted, BuildRunStarted and");
-        s.AppendLine("BuildRunFinished back to back, so the saga applies the first two (and may retry on its version check) before the finish.");
+        s.AppendLine("\"Finished once Building\" is the real case (a build runs for minutes, so its saga is in Building when it ends);");
+        s.AppendLine("\"finished on dispatch\" sends BuildRunAccepted, BuildRunStarted and BuildRunFinished back to back, so the saga applies");
+        s.AppendLine("the first two (and may retry on its version check) before the finish.");
         s.AppendLine("With 4 × 4 slots and builds that take no time, the Scheduler itself is the bottleneck: a freed slot waits its turn behind");
         s.AppendLine("the other freed slots, so its idle time is about slots ÷ builds/s, a throughput figure rather than a wake-up latency.");
+        s.AppendLine();
+        s.AppendLine("### By queue length");
+        s.AppendLine();
+        s.AppendLine("The same hand-offs in three consecutive parts, with how many builds were still queued when the slot was freed");
+        s.AppendLine("(each dispatch pass reads and orders the whole queue).");
+        s.AppendLine();
+        s.AppendLine("| scenario | builds queued | hand-offs | p50 | p95 | max |");
+        s.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+        foreach (var (result, figures) in runs)
+        {
+            foreach (var (most, least, d) in figures.ByQueueLength)
+            {
+                s.AppendLine(Inv($"| {result.Scenario.Title} | {most} → {least} | {d.Count} | {d.P50:0.0} ms | {d.P95:0.0} ms | {d.Max:0.0} ms |"));
+            }
+        }
         s.AppendLine();
         s.AppendLine("## Throughput");
         s.AppendLine();

@@ -98,4 +98,26 @@ public sealed class Dispatching_on_the_real_servers
             (await client.GetResponse<BuildStatusReport>(new GetBuildStatus { BuildId = waiting.BuildId })).Message.WhyWaiting == "server x1 is in maintenance",
             "the maintenance shows in the reason");
     }
+
+    [Fact]
+    public async Task A_build_on_a_server_that_stops_heartbeating_goes_to_another_server_as_a_new_attempt()
+    {
+        var first = new FakeServer("a-first", max: 1);
+        var second = new FakeServer("b-second", max: 1);
+        await using var farm = await SchedulerFarm.StartAsync(1, first, second);
+        farm.StartHeartbeats();
+        var request = SchedulerFarm.Request("alice", "normal");
+        await farm.WaitUntilAsync(async () => (await farm.ServersOnlineAsync()) == 2, "both servers are registered");
+
+        await farm.Bus.Publish(request);
+        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Any(d => d.ServerId == first.Id)), "the build is dispatched to the first server");
+        first.Silent = true;
+        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Any(d => d.ServerId == second.Id)), "the build is dispatched again elsewhere");
+        var retry = farm.Dispatches.Single(d => d.ServerId == second.Id);
+        await farm.FinishAsync(second, retry.BuildId, retry.Attempt);
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == 1, "the build completes");
+
+        Assert.Equal(2, retry.Attempt);
+        Assert.Equal(request.BuildId, retry.BuildId);
+    }
 }

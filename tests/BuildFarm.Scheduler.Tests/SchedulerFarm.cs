@@ -67,7 +67,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
     {
         while (!stop.IsCancellationRequested)
         {
-            foreach (var server in servers.Values)
+            foreach (var server in servers.Values.Where(s => !s.Silent))
             {
                 await bus.Publish(server.Heartbeat());
             }
@@ -130,6 +130,14 @@ public sealed class SchedulerFarm : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    public async Task<long> ServersOnlineAsync()
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM build_server WHERE online", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
@@ -165,6 +173,8 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     public int Max { get; } = max;
     public TimeSpan? FinishAfter { get; } = finishAfter;
     public bool Maintenance { get; set; }
+    /// <summary>Stops sending heartbeats, as a server that died or lost its network.</summary>
+    public bool Silent { get; set; }
     /// <summary>The most builds it ever ran at once.</summary>
     public int Peak { get; private set; }
 
