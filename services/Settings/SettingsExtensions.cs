@@ -4,7 +4,6 @@ using BuildFarm.Semaphore;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.Settings.Apis;
 using BuildFarm.Settings.Consumers;
-using BuildFarm.Settings.Infrastructure;
 using BuildFarm.Settings.Storage;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -61,7 +61,7 @@ public sealed class Syncing_a_project(SubmissionApp app) : IDisposable
         Assert.Equal(2, (await app.BuildsOfAsync(project.Id)).Count);
         var after = (await app.GetAsync(project.Id))!;
         Assert.Equal((moved, before.LastBuildId), (after.LastSeenCommit, after.LastBuildId));
-        Assert.True(after.LastCheckedAt > before.LastCheckedAt - TimeSpan.FromDays(1));
+        Assert.True(after.LastCheckedAt >= before.LastCheckedAt, "the second pass checked the project");
     }
 
     [Fact]
@@ -85,7 +85,8 @@ public sealed class Syncing_a_project(SubmissionApp app) : IDisposable
 
         Assert.Equal((ProjectCheckOutcome.Submitted, false, submitted.BuildId), (again.Outcome, again.NewBuild, again.BuildId));
         Assert.Equal(2, (await app.BuildsOfAsync(project.Id)).Count);
-        Assert.Equal((_repository.Head, submitted.BuildId), ((await app.GetAsync(project.Id))!.LastSeenCommit, (await app.GetAsync(project.Id))!.LastBuildId));
+        var after = (await app.GetAsync(project.Id))!;
+        Assert.Equal((_repository.Head, submitted.BuildId), (after.LastSeenCommit, after.LastBuildId));
     }
 
     [Fact]
@@ -95,7 +96,7 @@ public sealed class Syncing_a_project(SubmissionApp app) : IDisposable
 
         var checkedProject = await app.WaitForFirstCheckAsync(project.Id);
 
-        Assert.Contains("git ls-remote", checkedProject.LastError, StringComparison.Ordinal);
+        Assert.Contains("does not appear to be a git repository", checkedProject.LastError, StringComparison.Ordinal);
         Assert.Null(checkedProject.LastSeenCommit);
         Assert.Empty(await app.BuildsOfAsync(project.Id));
         await app.MakeDueAsync(project.Id);

@@ -35,36 +35,13 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         InstanceState(x => x.CurrentState);
 
         Event(() => Requested, e => e.CorrelateById(c => c.Message.BuildId));
-        Event(() => Assigned, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => RunAccepted, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => RunStarted, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => RunFinished, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => CancelRequested, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
-        Event(() => DeadlineReached, e =>
-        {
-            e.CorrelateById(c => c.Message.BuildId);
-            e.OnMissingInstance(m => m.Discard());
-        });
+        // Every other message about a build names it; one for a build the saga does not have is dropped.
+        Event(() => Assigned, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        Event(() => RunAccepted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        Event(() => RunStarted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        Event(() => RunFinished, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        Event(() => CancelRequested, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        Event(() => DeadlineReached, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
 
         OnUnhandledEvent(context =>
         {
@@ -185,15 +162,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome == BuildRunOutcome.Succeeded)
                 .Then(c => Complete(c.Saga, c.Message))
                 .TransitionTo(Completed)
-                .Publish(c => new BuildCompleted
-                {
-                    BuildId = c.Saga.CorrelationId,
-                    Attempt = c.Saga.Attempt,
-                    ServerId = c.Saga.ServerId!,
-                    FinishedAt = c.Saga.FinishedAt!.Value,
-                    Duration = c.Saga.Duration ?? TimeSpan.Zero,
-                    Artifacts = c.Saga.Artifacts,
-                }),
+                .Publish(c => CompletedEvent(c.Saga)),
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId)
                     && c.Message.Outcome is BuildRunOutcome.BuildFailed or BuildRunOutcome.TimedOut)
                 .Then(c => FinishRun(c.Saga, c.Message, c.Message.Outcome == BuildRunOutcome.TimedOut ? nameof(TimedOut) : nameof(Failed)))
@@ -213,15 +182,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome == BuildRunOutcome.Succeeded)
                 .Then(c => Complete(c.Saga, c.Message))
                 .TransitionTo(Completed)
-                .Publish(c => new BuildCompleted
-                {
-                    BuildId = c.Saga.CorrelationId,
-                    Attempt = c.Saga.Attempt,
-                    ServerId = c.Saga.ServerId!,
-                    FinishedAt = c.Saga.FinishedAt!.Value,
-                    Duration = c.Saga.Duration ?? TimeSpan.Zero,
-                    Artifacts = c.Saga.Artifacts,
-                }),
+                .Publish(c => CompletedEvent(c.Saga)),
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId) && c.Message.Outcome != BuildRunOutcome.Succeeded)
                 .Then(c => Finish(c.Saga, nameof(Cancelled), c.Message.FinishedAt, c.Saga.Reason, "the build server confirmed the stop"))
                 .TransitionTo(Cancelled)
@@ -316,6 +277,16 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Attempt = saga.Attempt,
         As = outcome,
         Reason = saga.Reason,
+    };
+
+    private static BuildCompleted CompletedEvent(BuildState saga) => new()
+    {
+        BuildId = saga.CorrelationId,
+        Attempt = saga.Attempt,
+        ServerId = saga.ServerId!,
+        FinishedAt = saga.FinishedAt!.Value,
+        Duration = saga.Duration ?? TimeSpan.Zero,
+        Artifacts = saga.Artifacts,
     };
 
     private static BuildFailed FailedEvent(BuildState saga) => new()

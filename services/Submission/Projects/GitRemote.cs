@@ -75,7 +75,7 @@ public sealed class GitRemote(SourcePolicy policy, IOptions<ProjectsOptions> opt
 
             if (process.ExitCode != 0)
             {
-                return BranchHead.Failed($"git ls-remote {repository} failed (exit code {process.ExitCode}): {LastLine(await stderr)}");
+                return BranchHead.Failed($"git ls-remote {repository} failed (exit code {process.ExitCode}): {Reason(await stderr)}");
             }
             foreach (var line in (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
@@ -92,9 +92,12 @@ public sealed class GitRemote(SourcePolicy policy, IOptions<ProjectsOptions> opt
     private static bool IsCommitId(string value) =>
         value.Length is 40 or 64 && value.All(char.IsAsciiHexDigit);
 
-    private static string LastLine(string text)
+    /// <summary>git's first "fatal:" or "error:" line (the cause; the hints follow it), else its last line.</summary>
+    private static string Reason(string stderr)
     {
-        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no message";
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var line = lines.FirstOrDefault(l => l.StartsWith("fatal:", StringComparison.Ordinal) || l.StartsWith("error:", StringComparison.Ordinal))
+            ?? lines.LastOrDefault() ?? "no message";
         return line.Length > MaxErrorLength ? line[..MaxErrorLength] : line;
     }
 

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 
-namespace BuildFarm.Submission.Infrastructure;
+namespace BuildFarm.ServiceDefaults;
 
 /// <summary>Turns unreadable requests into 400 and anything unexpected into 500, both as problem details.</summary>
 public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
@@ -11,6 +13,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         var (status, title, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Describe(bad)),
+            System.Text.Json.JsonException json => (StatusCodes.Status400BadRequest, "The request could not be read.", $"The body is not valid JSON: {json.Message}"),
             _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request.", null),
         };
         if (status >= 500)
