@@ -151,10 +151,12 @@ internal sealed record SpamRun(
         }
     }
 
-    public string Summary() => string.Create(CultureInfo.InvariantCulture,
-        $"  {Outcome}: {StdoutBytes / 1048576.0:0.0} MiB stdout in {Duration.TotalSeconds:0.0} s ({MegabytesPerSecond:0.0} MiB/s); " +
-        $"RSS {Mib(ResidentBefore)} -> peak {Mib(ResidentPeak)} -> {Mib(ResidentAfter)}; managed {Mib(ManagedBefore)} -> peak {Mib(ManagedPeak)} -> {Mib(ManagedAfter)}" +
-        (Gap is null ? "" : $"; GAP {Gap}"));
+    public string Summary() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"  {Outcome}: {StdoutBytes / 1048576.0:0.0} MiB stdout in {Duration.TotalSeconds:0.0} s ({MegabytesPerSecond:0.0} MiB/s); ")
+        + $"RSS {Mib(ResidentBefore)} -> peak {Mib(ResidentPeak)} -> {Mib(ResidentAfter)}; "
+        + $"managed {Mib(ManagedBefore)} -> peak {Mib(ManagedPeak)} -> {Mib(ManagedAfter)}"
+        + (Gap is null ? "" : $"; GAP {Gap}");
 
     public static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MiB");
 

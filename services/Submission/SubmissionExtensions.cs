@@ -6,8 +6,10 @@ using BuildFarm.ServiceDefaults;
 using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Submission.Apis;
 using BuildFarm.Submission.Builds;
+using BuildFarm.Submission.Cleanup;
 using BuildFarm.Submission.Consumers;
 using BuildFarm.Submission.Infrastructure;
+using BuildFarm.Submission.Projects;
 using FluentValidation;
 using Microsoft.Extensions.Options;
 
@@ -46,6 +48,8 @@ public static class SubmissionExtensions
             x.AddFarmSettingsListener();
         });
         builder.Services.AddFarmSettingsBootstrap();
+        builder.AddProjects();
+        builder.AddBuildCleanup();
         return builder;
     }
 
@@ -57,6 +61,7 @@ public static class SubmissionExtensions
         app.UseAuthorization();
         app.MapOpenApi();
         app.MapBuildsApi();
+        app.MapProjectsApi();
         return app;
     }
 }

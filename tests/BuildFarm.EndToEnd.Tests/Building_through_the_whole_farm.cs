@@ -224,4 +224,27 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.Contains("mock:fedora-40-x86_64", worker.GetProperty("toolchains").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(4, worker.GetProperty("maxConcurrentBuilds").GetInt32());
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_every_endpoint_and_its_problem_responses()
+    {
+        using var anonymous = farm.Client(farm.Submission, "nobody", null);
+
+        var document = await anonymous.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var paths = document.GetProperty("paths");
+        foreach (var path in new[]
+        {
+            "/api/v1/builds", "/api/v1/builds/{id}", "/api/v1/builds/{id}/status", "/api/v1/builds/queue/status",
+            "/api/v1/builds/{id}/logs", "/api/v1/builds/{id}/logs/follow", "/api/v1/builds/{id}/cancel",
+            "/api/v1/builds/{id}/artifacts", "/api/v1/builds/{id}/artifacts/{name}", "/api/v1/servers",
+        })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"{path} is missing from the OpenAPI document");
+        }
+        var post = paths.GetProperty("/api/v1/builds").GetProperty("post").GetProperty("responses");
+        Assert.True(post.TryGetProperty("400", out _));
+        Assert.True(post.TryGetProperty("429", out _));
+        Assert.True(paths.GetProperty("/api/v1/builds/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+    }
 }

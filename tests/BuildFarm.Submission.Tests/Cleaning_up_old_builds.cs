@@ -26,10 +26,7 @@ public sealed class Cleaning_up_old_builds : IAsyncLifetime
         _artifacts = new ArtifactStore(_store.Path);
         _postgres = await TestServers.CreateDatabaseAsync("subclean");
         _database = NpgsqlDataSource.Create(_postgres);
-        await using (var command = _database.CreateCommand(FarmTables.BuildState))
-        {
-            await command.ExecuteNonQueryAsync();
-        }
+        await FarmTables.CreateSchedulerTablesAsync(_database);
         await PostgresMigrator.ApplyAsync(_database, typeof(BuildCleaner).Assembly, CancellationToken.None);
     }
 

@@ -3,3 +3,4 @@ global using System.Net.Http.Json;
 global using BuildFarm.Contracts;
 global using BuildFarm.Submission.Tests.Infrastructure;
 global using Xunit;
+global using BuildFarm.Testing;

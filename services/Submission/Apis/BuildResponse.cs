@@ -26,13 +26,14 @@ public sealed record BuildResponse(
     double? DurationSeconds,
     IReadOnlyList<ArtifactResponse> Artifacts,
     IReadOnlyList<HistoryEntry> History,
+    DateTimeOffset? CleanedAt,
     BuildLinks Links)
 {
     public static BuildResponse From(BuildRecord b) => new(
         b.CorrelationId, b.CurrentState, b.SubmittedAt, b.StartedAt, b.FinishedAt, b.ServerId,
         b.SourceRepository, b.Branch, b.CommitHash, b.TargetArchitecture, b.Toolchain, b.SpecPath, b.Priority,
         b.RequestedServerId ?? "auto", b.SubmittedBy, b.Attempt, b.Reason, b.ExitCode, b.Duration?.TotalSeconds,
-        [.. b.Artifacts.Select(a => ArtifactResponse.From(b.CorrelationId, a))], b.History, BuildLinks.For(b.CorrelationId));
+        [.. b.Artifacts.Select(a => ArtifactResponse.From(b.CorrelationId, a))], b.History, b.CleanedAt, BuildLinks.For(b.CorrelationId));
 }
 
 /// <summary>An artifact with the address to download it.</summary>

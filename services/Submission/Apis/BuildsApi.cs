@@ -25,15 +25,17 @@ internal static class BuildsApi
             .AddEndpointFilter<ValidationFilter<SubmitBuildRequest>>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
-        api.MapGet("/", ListBuilds).ProducesValidationProblem();
-        api.MapGet("/{id:guid}", GetBuild);
-        api.MapGet("/{id:guid}/artifacts", ListArtifacts);
-        api.MapGet("/{id:guid}/artifacts/{name}", DownloadArtifact);
-        api.MapMethods("/{id:guid}/cancel", ["PUT", "POST"], CancelBuild).RequireAuthorization(FarmPolicies.Submitter);
+        api.MapGet("/", ListBuilds).ProducesProblem(StatusCodes.Status400BadRequest);
+        api.MapGet("/{id:guid}", GetBuild).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id:guid}/artifacts", ListArtifacts).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/{id:guid}/artifacts/{name}", DownloadArtifact).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapMethods("/{id:guid}/cancel", ["PUT", "POST"], CancelBuild).RequireAuthorization(FarmPolicies.Submitter)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         api.MapStatusApi();
         api.MapLogsApi();
 
-        app.MapGet("/api/v1/servers", ListServers).WithTags("Servers").RequireAuthorization(FarmPolicies.Viewer);
+        app.MapGet("/api/v1/servers", ListServers).WithTags("Servers").RequireAuthorization(FarmPolicies.Viewer)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         return api;
     }
 

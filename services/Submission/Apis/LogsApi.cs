@@ -13,8 +13,12 @@ internal static class LogsApi
 
     public static RouteGroupBuilder MapLogsApi(this RouteGroupBuilder builds)
     {
-        builds.MapGet("/{id:guid}/logs", GetLogs);
-        builds.MapGet("/{id:guid}/logs/follow", FollowLogs);
+        builds.MapGet("/{id:guid}/logs", GetLogs)
+            .Produces<string>(StatusCodes.Status200OK, "text/plain").Produces<string>(StatusCodes.Status206PartialContent, "text/plain")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable);
+        builds.MapGet("/{id:guid}/logs/follow", FollowLogs)
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(StatusCodes.Status404NotFound);
         return builds;
     }
 

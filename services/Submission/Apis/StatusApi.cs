@@ -10,8 +10,9 @@ internal static class StatusApi
 {
     public static RouteGroupBuilder MapStatusApi(this RouteGroupBuilder builds)
     {
-        builds.MapGet("/{id:guid}/status", GetBuildStatus);
-        builds.MapGet("/queue/status", GetQueueStatus);
+        builds.MapGet("/{id:guid}/status", GetBuildStatus)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        builds.MapGet("/queue/status", GetQueueStatus).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return builds;
     }
 

@@ -29,6 +29,8 @@ public sealed record BuildRecord
     public TimeSpan? Duration { get; init; }
     public List<Artifact> Artifacts { get; init; } = [];
     public List<HistoryEntry> History { get; init; } = [];
+    /// <summary>When the build's logs and artifacts were removed (cleanupBuildsAfterDays); the record stays.</summary>
+    public DateTimeOffset? CleanedAt { get; init; }
 
     public bool IsFinished => CurrentState is "Completed" or "Failed" or "Cancelled" or "TimedOut";
 }

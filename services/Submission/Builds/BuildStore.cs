@@ -23,8 +23,9 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
                COALESCE(s.data->>'SourceRepository', r.request->>'sourceRepository') AS repository,
                COALESCE(s.data->>'SubmittedBy', r.submitted_by) AS submitter,
                COALESCE(s.data->>'Priority', lower(COALESCE(r.request->>'priority', 'normal'))) AS priority,
-               s.data AS saga, r.request, r.rejected_reason
+               s.data AS saga, r.request, r.rejected_reason, c.cleaned_at
           FROM build_state s FULL OUTER JOIN build_request r ON r.build_id = s.correlation_id
+          LEFT JOIN build_cleanup c ON c.build_id = COALESCE(s.correlation_id, r.build_id)
         """;
 
     /// <summary>
@@ -132,10 +133,11 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         var id = reader.GetGuid(0);
         var state = reader.GetString(1);
         var submittedAt = reader.GetFieldValue<DateTimeOffset>(2);
+        DateTimeOffset? cleanedAt = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11);
         if (!reader.IsDBNull(8))
         {
             var saga = JsonSerializer.Deserialize<BuildRecord>(reader.GetString(8), Json)!;
-            return saga with { CorrelationId = id, CurrentState = state, SubmittedAt = submittedAt };
+            return saga with { CorrelationId = id, CurrentState = state, SubmittedAt = submittedAt, CleanedAt = cleanedAt };
         }
         var request = JsonSerializer.Deserialize<BuildRequested>(reader.GetString(9), Json)!;
         return new BuildRecord
@@ -153,6 +155,7 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
             SubmittedBy = request.SubmittedBy ?? "anonymous",
             SubmittedAt = submittedAt,
             Reason = reader.IsDBNull(10) ? null : reader.GetString(10),
+            CleanedAt = cleanedAt,
         };
     }
 

@@ -12,7 +12,7 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
             var result = await validator.ValidateAsync(argument, context.HttpContext.RequestAborted);
             if (!result.IsValid)
             {
-                return TypedResults.ValidationProblem(result.ToDictionary(), title: "The build request is not valid.");
+                return TypedResults.ValidationProblem(result.ToDictionary(), title: "The request is not valid.");
             }
         }
         return await next(context);

@@ -49,10 +49,7 @@ public sealed class SubmissionApp : IAsyncLifetime
         Postgres = await TestServers.CreateDatabaseAsync("submission");
         RabbitMq = await TestServers.CreateVirtualHostAsync("submission");
         Database = NpgsqlDataSource.Create(Postgres);
-        await using (var command = Database.CreateCommand(FarmTables.BuildState))
-        {
-            await command.ExecuteNonQueryAsync();
-        }
+        await FarmTables.CreateSchedulerTablesAsync(Database);
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseSetting("ConnectionStrings:Postgres", Postgres);
@@ -69,37 +66,11 @@ public sealed class SubmissionApp : IAsyncLifetime
             web.ConfigureServices(services =>
             {
                 services.AddSingleton<TimeProvider>(Time);
-                WireProjectsAndCleanupUnlessTheServiceDoes(services);
             });
         });
         _ = _factory.Server;
     }
 
-    /// <summary>
-    /// Until SubmissionExtensions calls AddProjects/AddBuildCleanup and MapProjectsApi itself, the tests wire them the
-    /// same way; once it does, they test the service exactly as it ships.
-    /// </summary>
-    private static void WireProjectsAndCleanupUnlessTheServiceDoes(IServiceCollection services)
-    {
-        if (services.Any(d => d.ImplementationType == typeof(ProjectSyncService)))
-        {
-            return;
-        }
-        services.AddProjects();
-        services.AddBuildCleanup();
-        services.AddSingleton<IStartupFilter, MapProjectsApiFilter>();
-    }
-
-    private sealed class MapProjectsApiFilter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            next(app);
-            var routes = app.Properties.Values.OfType<IEndpointRouteBuilder>().FirstOrDefault()
-                ?? throw new InvalidOperationException("The Submission app has no endpoint route builder to add the projects API to.");
-            routes.MapProjectsApi();
-        };
-    }
 
     /// <summary>An HTTP client carrying a token for <paramref name="user"/> with <paramref name="role"/> (none when null).</summary>
     public HttpClient Client(string? role, string user = "alice")

@@ -1,5 +1,8 @@
-namespace BuildFarm.Settings.Tests.Infrastructure;
+using Xunit;
 
+namespace BuildFarm.Testing;
+
+/// <summary>Waiting for something that happens asynchronously, with a generous limit, failing the test with what it waited for.</summary>
 public static class Eventually
 {
     public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(30);
