@@ -62,6 +62,7 @@ public static class SubmissionExtensions
         app.MapOpenApi();
         app.MapBuildsApi();
         app.MapProjectsApi();
+        app.MapStatusPage();
         return app;
     }
 }

@@ -247,4 +247,20 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.True(post.TryGetProperty("429", out _));
         Assert.True(paths.GetProperty("/api/v1/builds/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
     }
+
+    [Fact]
+    public async Task The_status_page_shows_the_queue_and_the_servers_without_a_token()
+    {
+        using var anonymous = farm.Client(farm.Submission, "nobody", null);
+
+        var response = await anonymous.GetAsync("/status");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains(farm.ServerId, html, StringComparison.Ordinal);
+        Assert.Contains("class=\"Online\"", html, StringComparison.Ordinal);
+        Assert.Contains("queued", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("The Scheduler did not answer", html, StringComparison.Ordinal);
+    }
 }
