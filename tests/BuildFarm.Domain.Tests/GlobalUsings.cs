@@ -1,1 +1,1 @@
-namespace Placeholder;
+global using Xunit;
