@@ -41,6 +41,8 @@ public static class WorkerExtensions
             });
         builder.Services.TryAddSingleton<IBuildEvents, BusBuildEvents>();
         builder.Services.AddBuildRunner();
+        builder.Services.AddHostedService<FarmSettingsFollower>();
+        builder.Services.AddFarmSettingsBootstrap();
         return builder;
     }
 
