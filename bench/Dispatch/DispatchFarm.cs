@@ -1,3 +1,4 @@
+using BuildFarm.Bench;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using BuildFarm.Contracts;
@@ -106,7 +107,7 @@ internal sealed class DispatchFarm : IAsyncDisposable
         queueing.Stop();
 
         log($"  {scenario.Builds} builds queued in {queueing.Elapsed.TotalSeconds:0.0} s; heartbeats start");
-        var loadBefore = Machine.LoadAverage();
+        var loadBefore = HostFacts.LoadAverage();
         var cpuBefore = SchedulerCpu();
         heartbeats = Task.Run(() => HeartbeatAsync(stopHeartbeats.Token), CancellationToken.None);
         var timedOut = false;
@@ -120,7 +121,7 @@ internal sealed class DispatchFarm : IAsyncDisposable
             problems.Enqueue($"stopped after {scenario.Timeout.TotalSeconds:0} s with {completed} of {scenario.Builds} builds completed");
         }
         var cpu = SchedulerCpu() - cpuBefore;
-        var loadAfter = Machine.LoadAverage();
+        var loadAfter = HostFacts.LoadAverage();
         await stopHeartbeats.CancelAsync();
         await heartbeats;
         log($"  {completed} completed, {failed} failed, {duplicates} duplicate dispatches{(timedOut ? ", TIMED OUT" : "")}");

@@ -1,3 +1,4 @@
+using BuildFarm.Bench;
 // Measures how fast the Scheduler fills a freed build slot, on the real servers, and writes bench/results/dispatch.md.
 // usage: dotnet run -c Release --project bench/Dispatch -- [--builds N] [--warmup N] [--timeout SECONDS]
 //        [--only handoff|handoff-immediate|throughput] [--monitor-interval hh:mm:ss] [--out FILE]
@@ -65,7 +66,7 @@ Console.CancelKeyPress += (_, e) =>
 
 var startedAt = DateTimeOffset.UtcNow;
 var clock = Stopwatch.StartNew();
-var loadBefore = Machine.LoadAverage();
+var loadBefore = HostFacts.LoadAverage();
 var schedulerDll = Path.Combine(Repository.Root, "services", "Scheduler", "bin", Repository.Configuration, "net10.0", "BuildFarm.Scheduler.dll");
 var versions = $".NET {Environment.Version}, PostgreSQL {await Machine.PostgresVersionAsync()}, RabbitMQ {await Machine.RabbitMqVersionAsync()}, " +
     $"MassTransit {Machine.MassTransitVersion}, Npgsql {Machine.NpgsqlVersion}";
@@ -90,7 +91,7 @@ var facts = new RunFacts(
     clock.Elapsed,
     "dotnet run -c " + Repository.Configuration + " --project bench/Dispatch" + (args.Length > 0 ? " -- " + string.Join(' ', args) : ""),
     loadBefore,
-    Machine.LoadAverage(),
+    HostFacts.LoadAverage(),
     versions,
     $"{Repository.Configuration} build ({schedulerDll[(Repository.Root.Length + 1)..]}, written {File.GetLastWriteTimeUtc(schedulerDll):yyyy-MM-dd HH:mm} UTC)",
     monitorInterval);

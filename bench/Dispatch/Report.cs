@@ -1,3 +1,4 @@
+using BuildFarm.Bench;
 using System.Globalization;
 using System.Text;
 
@@ -24,7 +25,7 @@ internal static class Report
         s.AppendLine(Inv($"Run {facts.StartedAt:yyyy-MM-dd HH:mm} UTC by `bench/Dispatch`, {facts.Elapsed.TotalMinutes:0.0} min: `{facts.CommandLine}`"));
         s.AppendLine(Inv($"(`dotnet run` builds the Scheduler in the same configuration; the servers are read from the `BUILDFARM_TEST_*` variables)."));
         s.AppendLine();
-        s.AppendLine(Inv($"Machine: {Machine.Cpu()}, {Machine.Os()}, shared with other engineers' builds and tests while it ran."));
+        s.AppendLine(Inv($"Machine: {HostFacts.Cpu()}, {HostFacts.Os()}, shared with other engineers' builds and tests while it ran."));
         s.AppendLine(Inv($"Load average (1/5/15 min) at the start: {facts.LoadBefore}; at the end: {facts.LoadAfter} (per scenario below)."));
         s.AppendLine(Inv($"Versions: {facts.Versions}."));
         s.AppendLine(Inv($"Scheduler: {facts.SchedulerBuild}, one process, started as the tests start it (`dotnet BuildFarm.Scheduler.dll`, logging at Information)."));

@@ -1,31 +1,8 @@
-using System.Runtime.InteropServices;
-
 namespace BuildFarm.Worker.Bench;
 
 /// <summary>Facts about the machine, for the report.</summary>
 internal static class Machine
 {
-    public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
-
-    public static string Os()
-    {
-        const string file = "/etc/os-release";
-        var pretty = File.Exists(file)
-            ? File.ReadLines(file).FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?["PRETTY_NAME=".Length..].Trim('"')
-            : null;
-        return pretty ?? RuntimeInformation.OSDescription;
-    }
-
-    public static string Cpu()
-    {
-        const string file = "/proc/cpuinfo";
-        var model = File.Exists(file)
-            ? File.ReadLines(file).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"{Environment.ProcessorCount} cores{(model is null ? "" : $" ({model})")}";
-    }
-
     public static string MemoryTotal()
     {
         const string file = "/proc/meminfo";

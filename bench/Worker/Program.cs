@@ -1,3 +1,4 @@
+using BuildFarm.Bench;
 // Runs the worker's real BuildRunner on the stand-in mock while the build prints MOCK_SPAM_MB MiB of output per
 // mock call, samples the process's memory during the build, and writes bench/results/worker.md.
 // usage: dotnet run -c Release --project bench/Worker -- [--sizes 64,1024] [--out FILE]
@@ -21,7 +22,7 @@ for (var i = 0; i < args.Length; i++)
 var root = Machine.RepositoryRoot();
 output ??= Path.Combine(root, "bench", "results", "worker.md");
 
-var loadBefore = Machine.LoadAverage();
+var loadBefore = HostFacts.LoadAverage();
 var started = DateTimeOffset.UtcNow;
 Console.WriteLine("measuring the stand-in mock alone (64 MiB into a pipe) ...");
 var ceiling = await ProducerCeiling.MeasureAsync(root, 64);
@@ -33,7 +34,7 @@ foreach (var size in sizes)
     Console.WriteLine(result.Summary());
     results.Add(result);
 }
-var loadAfter = Machine.LoadAverage();
+var loadAfter = HostFacts.LoadAverage();
 
 await File.WriteAllTextAsync(output, Report.Write(results, ceiling, started, loadBefore, loadAfter, GCSettings.IsServerGC));
 Console.WriteLine($"wrote {output}");

@@ -1,3 +1,4 @@
+using BuildFarm.Bench;
 using System.Globalization;
 using System.Text;
 
@@ -13,7 +14,7 @@ internal static class Report
         text.AppendLine("# Worker benchmark: memory while a build prints a lot");
         text.AppendLine();
         text.AppendLine(c, $"Run {started:yyyy-MM-dd HH:mm} UTC by `bench/Worker` (`dotnet run -c Release --project bench/Worker`).");
-        text.AppendLine(c, $"Machine: {Machine.Cpu()}, {Machine.MemoryTotal()} RAM, {Machine.Os()}, .NET {Environment.Version}, {(serverGc ? "server" : "workstation")} GC (as the worker service).");
+        text.AppendLine(c, $"Machine: {HostFacts.Cpu()}, {Machine.MemoryTotal()} RAM, {HostFacts.Os()}, .NET {Environment.Version}, {(serverGc ? "server" : "workstation")} GC (as the worker service).");
         text.AppendLine(c, $"Load average (1/5/15 min) at the start: {loadBefore}; at the end: {loadAfter}. The 2 cores were shared with other engineers' builds and tests, so durations are noisy; memory is not.");
         text.AppendLine();
         text.AppendLine("The real `BuildRunner` (`services.AddBuildRunner()`, an in-process farm semaphore, an `IBuildEvents` that counts and drops");
