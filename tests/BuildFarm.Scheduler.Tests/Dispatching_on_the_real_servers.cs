@@ -120,4 +120,31 @@ public sealed class Dispatching_on_the_real_servers
         Assert.Equal(2, retry.Attempt);
         Assert.Equal(request.BuildId, retry.BuildId);
     }
+
+    [Fact]
+    public async Task Killing_the_scheduler_again_and_again_loses_no_build_and_completes_none_twice()
+    {
+        var s1 = new FakeServer("k1", max: 2, finishAfter: TimeSpan.FromMilliseconds(400));
+        var s2 = new FakeServer("k2", max: 2, finishAfter: TimeSpan.FromMilliseconds(400));
+        await using var farm = await SchedulerFarm.StartAsync(1, s1, s2);
+        farm.StartHeartbeats();
+        var requests = Enumerable.Range(0, 24).Select(i => SchedulerFarm.Request($"user{i % 4}", "normal")).ToList();
+        foreach (var request in requests)
+        {
+            await farm.Bus.Publish(request);
+        }
+
+        for (var kill = 0; kill < 3; kill++)
+        {
+            await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Count > kill * 4), $"dispatches before kill {kill + 1}");
+            await farm.KillAndRestartAsync(0);
+        }
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == requests.Count, "every build completed", seconds: 180);
+
+        var builds = await farm.BuildsAsync();
+        Assert.Equal(requests.Select(r => r.BuildId).Order(), builds.Select(b => b.Id).Order());
+        Assert.All(builds, b => Assert.Equal(("Completed", 1), (b.State, b.Completions)));
+        Assert.InRange(s1.Peak, 1, 2);
+        Assert.InRange(s2.Peak, 1, 2);
+    }
 }

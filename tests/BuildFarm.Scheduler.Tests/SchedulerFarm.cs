@@ -84,6 +84,10 @@ public sealed class SchedulerFarm : IAsyncDisposable
     private async Task OnDispatch(FakeServer server, ConsumeContext<DispatchBuild> context)
     {
         var m = context.Message;
+        if (!server.FirstDelivery(m.BuildId, m.Attempt))
+        {
+            return; // delivery is at least once: like the real Worker, a repeated dispatch of the same attempt is ignored
+        }
         Dispatches.Enqueue(m);
         server.Begin(m.BuildId);
         await context.Publish(new BuildRunAccepted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, AcceptedAt = DateTimeOffset.UtcNow });
@@ -130,6 +134,33 @@ public sealed class SchedulerFarm : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>Kills Scheduler number <paramref name="index"/> as kill -9 would and starts a new one in its place.</summary>
+    public async Task KillAndRestartAsync(int index)
+    {
+        await schedulers[index].KillAsync();
+        await schedulers[index].DisposeAsync();
+        schedulers[index] = await ServiceProcess.StartAsync("Scheduler", environment);
+    }
+
+    /// <summary>Each build's state, attempt and how many times its history says it completed.</summary>
+    public async Task<List<(Guid Id, string State, int Attempt, int Completions)>> BuildsAsync()
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT correlation_id, current_state, (data->>'Attempt')::int,
+                   (SELECT count(*)::int FROM jsonb_array_elements(data->'History') h WHERE h->>'State' = 'Completed')
+              FROM build_state
+            """, connection);
+        var builds = new List<(Guid, string, int, int)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            builds.Add((reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3)));
+        }
+        return builds;
+    }
+
     public async Task<long> ServersOnlineAsync()
     {
         await using var connection = new NpgsqlConnection(Database);
@@ -168,6 +199,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
 public sealed class FakeServer(string id, int max, string architecture = "x86_64", TimeSpan? finishAfter = null)
 {
     private readonly HashSet<Guid> active = [];
+    private readonly HashSet<(Guid, int)> delivered = [];
 
     public string Id { get; } = id;
     public int Max { get; } = max;
@@ -177,6 +209,15 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     public bool Silent { get; set; }
     /// <summary>The most builds it ever ran at once.</summary>
     public int Peak { get; private set; }
+
+    /// <summary>True the first time this attempt of the build is delivered here.</summary>
+    public bool FirstDelivery(Guid buildId, int attempt)
+    {
+        lock (delivered)
+        {
+            return delivered.Add((buildId, attempt));
+        }
+    }
 
     public void Begin(Guid buildId)
     {
