@@ -23,7 +23,7 @@ public static class SettingsExtensions
         services.AddProblemDetails(o => o.CustomizeProblemDetails = DescribeUnsupportedMediaType);
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddDocumentTransformer<BuildFarm.ServiceDefaults.Auth.BearerSecuritySchemeTransformer>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IValidator<FarmSettings>, FarmSettingsValidator>();
         services.AddSingleton<SettingsStore>();

@@ -27,7 +27,7 @@ public static class SubmissionExtensions
         builder.Services.AddProblemDetails();
         builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxBodyBytes);
         builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
         builder.Services.AddOptions<FarmOptions>().BindConfiguration(FarmOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => new SourcePolicy { AllowFileRepositories = sp.GetRequiredService<IOptions<FarmOptions>>().Value.AllowFileRepositories });
         builder.Services.AddSingleton(sp => new ArtifactStore(sp.GetRequiredService<IOptions<FarmOptions>>().Value.ArtifactStore));

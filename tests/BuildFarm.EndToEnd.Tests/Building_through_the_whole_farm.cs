@@ -246,6 +246,9 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.True(post.TryGetProperty("400", out _));
         Assert.True(post.TryGetProperty("429", out _));
         Assert.True(paths.GetProperty("/api/v1/builds/{id}").GetProperty("get").GetProperty("responses").TryGetProperty("404", out _));
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("bearer", bearer.GetProperty("scheme").GetString());
+        Assert.True(document.GetProperty("security")[0].TryGetProperty("Bearer", out _));
     }
 
     [Fact]
