@@ -16,16 +16,24 @@ public sealed class DeadlineMonitor(
     IBus bus,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<DeadlineMonitor> logger) : BackgroundService
 {
     private readonly Dictionary<(Guid, int, string), DateTimeOffset> announced = [];
 
-    // Heartbeats that arrived while this process was down wait in the queue; until it has been up for three
-    // intervals, a server is not judged by a last-seen time that predates it.
-    private readonly DateTimeOffset startedAt = time.GetUtcNow();
+    // Heartbeats that arrived while this process was down wait in the queue; until it has been up (bus
+    // consuming) for three intervals, a server is not judged by a last-seen time that predates it.
+    private DateTimeOffset startedAt = DateTimeOffset.MaxValue;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Hosted services start before the bus does: judge nothing until the whole host, bus included, runs.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+        startedAt = time.GetUtcNow();
         using var timer = new PeriodicTimer(options.Value.MonitorInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
