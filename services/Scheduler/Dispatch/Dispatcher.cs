@@ -67,7 +67,7 @@ public sealed class Dispatcher(
             {
                 continue;
             }
-            var attempt = await NextAttemptAsync(connection, transaction, build.BuildId, ct);
+            var attempt = build.Attempt + 1;
             await using (var insert = new NpgsqlCommand("""
                 INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES (@id, @server, @attempt, @now)
                 ON CONFLICT (build_id) DO UPDATE SET server_id = excluded.server_id, attempt = excluded.attempt, assigned_at = excluded.assigned_at
@@ -93,13 +93,6 @@ public sealed class Dispatcher(
         return new PassResult(placed, nextRetry);
     }
 
-    private static async Task<int> NextAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid buildId, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT (data->>'Attempt')::int + 1 FROM build_state WHERE correlation_id = @id", connection, transaction);
-        command.Parameters.AddWithValue("id", buildId);
-        return (int)(await command.ExecuteScalarAsync(ct))!;
-    }
 
     private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
     {

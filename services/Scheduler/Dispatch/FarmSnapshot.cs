@@ -65,7 +65,7 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         await using (var command = new NpgsqlCommand("""
             SELECT s.correlation_id, s.data->>'Priority', s.data->>'SubmittedBy', (s.data->>'SubmittedAt')::timestamptz,
                    s.data->>'TargetArchitecture', s.data->>'Toolchain', s.data->>'RequestedServerId',
-                   s.data->>'SourceRepository', (s.data->>'RetryAt')::timestamptz
+                   s.data->>'SourceRepository', (s.data->>'RetryAt')::timestamptz, (s.data->>'Attempt')::int
               FROM build_state s
              WHERE s.current_state = 'Queued'
                AND NOT EXISTS (SELECT 1 FROM build_assignment a
@@ -79,7 +79,7 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
                 queue.Add(new QueuedBuild(
                     reader.GetGuid(0), priority, reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
                     reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
+                    reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8), reader.GetInt32(9)));
             }
         }
         var served = new Dictionary<string, int>();

@@ -2,7 +2,7 @@ using BuildFarm.Domain;
 
 namespace BuildFarm.Scheduler.Dispatch;
 
-/// <summary>A build waiting in the queue, as the dispatcher sees it.</summary>
+/// <summary>A build waiting in the queue, as the dispatcher sees it; <see cref="Attempt"/> is its last attempt (0 before the first).</summary>
 public sealed record QueuedBuild(
     Guid BuildId,
     BuildPriority Priority,
@@ -12,4 +12,5 @@ public sealed record QueuedBuild(
     string Toolchain,
     string? RequestedServerId,
     string SourceRepository,
-    DateTimeOffset? RetryAt);
+    DateTimeOffset? RetryAt,
+    int Attempt = 0);

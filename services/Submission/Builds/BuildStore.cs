@@ -11,10 +11,10 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
-    /// Every build the farm knows: the Scheduler's saga rows, and requests accepted over HTTP that the
-    /// Scheduler has not taken up yet (or refused). Columns: id, state, submitted_at, saga data, request.
+    /// A build as the farm knows it: the Scheduler's saga row, and the request accepted over HTTP (which the
+    /// Scheduler may not have taken up yet, or refused). Columns: id, state, submitted_at, …, saga data, request.
     /// </summary>
-    private const string Builds = """
+    private const string Columns = """
         SELECT COALESCE(s.correlation_id, r.build_id) AS id,
                COALESCE(s.current_state, CASE WHEN r.rejected_reason IS NULL THEN 'Queued' ELSE 'Rejected' END) AS state,
                COALESCE((s.data->>'SubmittedAt')::timestamptz, r.submitted_at) AS submitted_at,
@@ -24,9 +24,23 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
                COALESCE(s.data->>'SubmittedBy', r.submitted_by) AS submitter,
                COALESCE(s.data->>'Priority', lower(COALESCE(r.request->>'priority', 'normal'))) AS priority,
                s.data AS saga, r.request, r.rejected_reason, c.cleaned_at
+        """;
+
+    /// <summary>Every build, for listing and filtering.</summary>
+    private const string AllBuilds = Columns + """
           FROM build_state s FULL OUTER JOIN build_request r ON r.build_id = s.correlation_id
           LEFT JOIN build_cleanup c ON c.build_id = COALESCE(s.correlation_id, r.build_id)
         """;
+
+    /// <summary>One build ($1), looked up by its keys: a filter on the full join above would read both tables whole.</summary>
+    private const string OneBuild = Columns + """
+          FROM (SELECT $1::uuid AS id) k
+          LEFT JOIN build_state s ON s.correlation_id = k.id
+          LEFT JOIN build_request r ON r.build_id = k.id
+          LEFT JOIN build_cleanup c ON c.build_id = k.id
+         WHERE s.correlation_id IS NOT NULL OR r.build_id IS NOT NULL
+        """;
+
 
     /// <summary>
     /// Stores the request and publishes <see cref="BuildRequested"/> in one transaction. With an idempotency
@@ -79,7 +93,7 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
 
     public async Task<BuildRecord?> FindAsync(Guid buildId, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"SELECT * FROM ({Builds}) b WHERE b.id = $1");
+        await using var command = dataSource.CreateCommand(OneBuild);
         command.Parameters.AddWithValue(buildId);
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
@@ -89,7 +103,7 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     public async Task<(IReadOnlyList<BuildRecord> Builds, BuildCursor? Next)> ListAsync(BuildQuery q, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand($"""
-            SELECT * FROM ({Builds}) b
+            SELECT * FROM ({AllBuilds}) b
              WHERE ($1::text IS NULL OR b.state = $1)
                AND ($2::text IS NULL OR b.architecture = $2)
                AND ($3::text IS NULL OR b.server = $3)
