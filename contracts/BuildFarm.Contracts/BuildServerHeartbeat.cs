@@ -10,6 +10,12 @@ public sealed record BuildServerHeartbeat
     public required IReadOnlyList<string> Toolchains { get; init; }
     public required int MaxConcurrentBuilds { get; init; }
     public required int ActiveBuilds { get; init; }
+    /// <summary>
+    /// The attempts the server runs or has accepted, as it sees them. The Scheduler counts an attempt that it no
+    /// longer places there (one it declared lost while the server still runs it) against the server's capacity
+    /// until a heartbeat no longer lists it. Empty from servers that do not report it.
+    /// </summary>
+    public IReadOnlyList<RunningAttempt> Running { get; init; } = [];
     public required double CpuPercent { get; init; }
     public required double MemoryPercent { get; init; }
     public required double DiskPercent { get; init; }

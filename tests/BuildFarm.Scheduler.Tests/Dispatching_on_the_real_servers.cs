@@ -122,6 +122,49 @@ public sealed class Dispatching_on_the_real_servers
     }
 
     [Fact]
+    public async Task A_build_declared_lost_while_its_server_still_runs_it_keeps_its_slot_there_until_the_server_stops_listing_it()
+    {
+        var server = new FakeServer("lost-1", max: 1);
+        await using var farm = await SchedulerFarm.StartAsync(1, server);
+        farm.StartHeartbeats();
+        var client = farm.Bus.CreateRequestClient<GetBuildStatus>();
+        var first = SchedulerFarm.Request("alice", "normal");
+        var second = SchedulerFarm.Request("bob", "normal");
+        await farm.WaitUntilAsync(async () => await farm.ServersOnlineAsync() == 1, "the server is registered");
+        await farm.Bus.Publish(first);
+        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Any(d => d.BuildId == first.BuildId)), "the first build is dispatched");
+
+        // The Scheduler stops hearing the server (as after a restart under load): the build is declared lost and
+        // queued again, while the server goes on running it.
+        server.Silent = true;
+        await farm.WaitUntilAsync(async () => await farm.ServersOnlineAsync() == 0, "the server is declared offline");
+        await farm.Bus.Publish(second);
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Queued") == 2, "both builds are queued");
+        server.Silent = false;
+
+        // Back online, the server's heartbeat lists the lost attempt: its slot is taken.
+        await farm.WaitUntilAsync(async () =>
+            (await client.GetResponse<BuildStatusReport>(new GetBuildStatus { BuildId = second.BuildId })).Message.WhyWaiting
+                == "server lost-1 is full (1 of 1 builds)",
+            "the second build waits for the slot the lost attempt holds");
+        Assert.DoesNotContain(farm.Dispatches, d => d.BuildId == second.BuildId);
+        Assert.Single(farm.Dispatches);
+
+        // Once the server ended the lost attempt, both builds run there, one at a time.
+        await farm.FinishAsync(server, first.BuildId, 1);
+        for (var finished = 1; finished < 3; finished++)
+        {
+            await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Count > finished), $"dispatch number {finished + 1}");
+            var next = farm.Dispatches.ElementAt(finished);
+            await farm.FinishAsync(server, next.BuildId, next.Attempt);
+        }
+        await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == 2, "both builds complete");
+
+        Assert.Equal(1, server.Peak);
+        Assert.Equal(2, farm.Dispatches.Single(d => d.BuildId == first.BuildId && d.Attempt > 1).Attempt);
+    }
+
+    [Fact]
     public async Task Killing_the_scheduler_again_and_again_loses_no_build_and_completes_none_twice()
     {
         var s1 = new FakeServer("k1", max: 2, finishAfter: TimeSpan.FromMilliseconds(400));

@@ -89,7 +89,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
             return; // delivery is at least once: like the real Worker, a repeated dispatch of the same attempt is ignored
         }
         Dispatches.Enqueue(m);
-        server.Begin(m.BuildId);
+        server.Begin(m.BuildId, m.Attempt);
         await context.Publish(new BuildRunAccepted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, AcceptedAt = DateTimeOffset.UtcNow });
         await context.Publish(new BuildRunStarted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, FencingToken = 1, StartedAt = DateTimeOffset.UtcNow });
         if (server.FinishAfter is { } after)
@@ -104,7 +104,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
 
     public async Task FinishAsync(FakeServer server, Guid buildId, int attempt)
     {
-        server.End(buildId);
+        server.End(buildId, attempt);
         await bus.Publish(new BuildRunFinished
         {
             BuildId = buildId, Attempt = attempt, ServerId = server.Id, Outcome = BuildRunOutcome.Succeeded, FinishedAt = DateTimeOffset.UtcNow,
@@ -195,10 +195,13 @@ public sealed class SchedulerFarm : IAsyncDisposable
     }
 }
 
-/// <summary>A build server played by the test, counting how many builds it runs at once.</summary>
+/// <summary>
+/// A build server played by the test, counting how many attempts it runs at once (an attempt the Scheduler
+/// declared lost runs on until it ends, as on a real server) and listing them in its heartbeats.
+/// </summary>
 public sealed class FakeServer(string id, int max, string architecture = "x86_64", TimeSpan? finishAfter = null)
 {
-    private readonly HashSet<Guid> active = [];
+    private readonly HashSet<(Guid BuildId, int Attempt)> active = [];
     private readonly HashSet<(Guid, int)> delivered = [];
 
     public string Id { get; } = id;
@@ -207,7 +210,7 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     public bool Maintenance { get; set; }
     /// <summary>Stops sending heartbeats, as a server that died or lost its network.</summary>
     public bool Silent { get; set; }
-    /// <summary>The most builds it ever ran at once.</summary>
+    /// <summary>The most attempts it ever ran at once.</summary>
     public int Peak { get; private set; }
 
     /// <summary>True the first time this attempt of the build is delivered here.</summary>
@@ -219,34 +222,34 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
         }
     }
 
-    public void Begin(Guid buildId)
+    public void Begin(Guid buildId, int attempt)
     {
         lock (active)
         {
-            active.Add(buildId);
+            active.Add((buildId, attempt));
             Peak = Math.Max(Peak, active.Count);
         }
     }
 
-    public void End(Guid buildId)
+    public void End(Guid buildId, int attempt)
     {
         lock (active)
         {
-            active.Remove(buildId);
+            active.Remove((buildId, attempt));
         }
     }
 
     public BuildServerHeartbeat Heartbeat()
     {
-        int count;
+        List<RunningAttempt> running;
         lock (active)
         {
-            count = active.Count;
+            running = active.Select(a => new RunningAttempt { BuildId = a.BuildId, Attempt = a.Attempt }).ToList();
         }
         return new BuildServerHeartbeat
         {
             ServerId = Id, Host = Id + ".test", Architectures = [architecture, "noarch"], Toolchains = ["rpmbuild"],
-            MaxConcurrentBuilds = Max, ActiveBuilds = count, CpuPercent = 10, MemoryPercent = 10, DiskPercent = 10,
+            MaxConcurrentBuilds = Max, ActiveBuilds = running.Count, Running = running, CpuPercent = 10, MemoryPercent = 10, DiskPercent = 10,
             Maintenance = Maintenance, Version = "test", Interval = TimeSpan.FromMilliseconds(500), SentAt = DateTimeOffset.UtcNow,
         };
     }

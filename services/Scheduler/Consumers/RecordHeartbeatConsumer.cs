@@ -20,14 +20,17 @@ public sealed class RecordHeartbeatConsumer(NpgsqlDataSource dataSource, Dispatc
         await using var command = dataSource.CreateCommand("""
             INSERT INTO build_server (server_id, host, architectures, toolchains, max_concurrent, active_builds,
                                       cpu_percent, memory_percent, disk_percent, maintenance, version,
-                                      heartbeat_interval, first_seen, last_seen, online)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, true)
+                                      heartbeat_interval, first_seen, last_seen, online,
+                                      running_builds, running_attempts, running_seen_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, true, $14, $15, now())
             ON CONFLICT (server_id) DO UPDATE SET
                 host = excluded.host, architectures = excluded.architectures, toolchains = excluded.toolchains,
                 max_concurrent = excluded.max_concurrent, active_builds = excluded.active_builds,
                 cpu_percent = excluded.cpu_percent, memory_percent = excluded.memory_percent,
                 disk_percent = excluded.disk_percent, maintenance = excluded.maintenance, version = excluded.version,
-                heartbeat_interval = excluded.heartbeat_interval, last_seen = excluded.last_seen, online = true
+                heartbeat_interval = excluded.heartbeat_interval, last_seen = excluded.last_seen, online = true,
+                running_builds = excluded.running_builds, running_attempts = excluded.running_attempts,
+                running_seen_at = excluded.running_seen_at
             """);
         command.Parameters.AddWithValue(m.ServerId);
         command.Parameters.AddWithValue(m.Host);
@@ -42,6 +45,9 @@ public sealed class RecordHeartbeatConsumer(NpgsqlDataSource dataSource, Dispatc
         command.Parameters.AddWithValue(m.Version);
         command.Parameters.AddWithValue(m.Interval > TimeSpan.Zero ? m.Interval : TimeSpan.FromSeconds(5));
         command.Parameters.AddWithValue(now);
+        var running = (m.Running ?? []).Where(r => r is not null).Take(4096).ToList();
+        command.Parameters.AddWithValue(running.Select(r => r.BuildId).ToArray());
+        command.Parameters.AddWithValue(running.Select(r => r.Attempt).ToArray());
         await command.ExecuteNonQueryAsync(context.CancellationToken);
         dispatch.Poke();
     }

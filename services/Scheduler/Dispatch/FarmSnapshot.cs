@@ -17,7 +17,12 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
 
     /// <summary>
     /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus placements
-    /// the dispatcher made that their saga has not taken up yet.
+    /// the dispatcher made that their saga has not taken up yet, plus attempts the server says it still runs
+    /// although their saga has left them: an attempt declared lost (a Scheduler restarted under load, a
+    /// broker outage) goes on until the server stops it, and a new build placed in its slot would put the
+    /// server over its capacity. Such an attempt counts while the server's latest heartbeat lists it and the
+    /// saga either moved on to a later attempt or has not changed since that heartbeat (a saga that changed
+    /// after it, for the same attempt, ended it from the server's own report: the slot is free).
     /// </summary>
     private const string OccupiedSql = """
         SELECT data->>'ServerId' AS server_id FROM build_state
@@ -26,6 +31,14 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         SELECT a.server_id FROM build_assignment a
           JOIN build_state s ON s.correlation_id = a.build_id
          WHERE s.current_state = 'Queued' AND (s.data->>'Attempt')::int < a.attempt
+        UNION ALL
+        SELECT v.server_id
+          FROM build_server v
+         CROSS JOIN LATERAL unnest(v.running_builds, v.running_attempts) AS r(build_id, attempt)
+          JOIN build_state s ON s.correlation_id = r.build_id
+         WHERE NOT (s.current_state IN ('Dispatched', 'Building', 'Cancelling')
+                    AND (s.data->>'Attempt')::int = r.attempt AND s.data->>'ServerId' = v.server_id)
+           AND ((s.data->>'Attempt')::int > r.attempt OR s.updated_at <= v.running_seen_at)
         """;
 
     public static async Task<FarmSnapshot> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)

@@ -59,6 +59,12 @@ public sealed class BuildRunner : IHostedService, IDisposable
     /// <summary>Attempts accepted and not finished (waiting or building).</summary>
     public int ActiveBuilds => _runs.Values.Count(r => r.FinishedAt is null);
 
+    /// <summary>The attempts accepted and not finished, for the heartbeat.</summary>
+    public IReadOnlyList<RunningAttempt> RunningAttempts =>
+        _runs.Where(r => r.Value.FinishedAt is null)
+            .Select(r => new RunningAttempt { BuildId = r.Key.BuildId, Attempt = r.Key.Attempt })
+            .ToList();
+
     /// <summary>True once shutdown began: dispatches are handed back.</summary>
     public bool Stopping => _stopping;
 

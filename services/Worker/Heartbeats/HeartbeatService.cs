@@ -65,6 +65,7 @@ internal sealed class HeartbeatService(
         Toolchains = capabilities.Toolchains,
         MaxConcurrentBuilds = o.MaxConcurrentBuilds,
         ActiveBuilds = runner.ActiveBuilds,
+        Running = runner.RunningAttempts,
         CpuPercent = _metrics.CpuPercent(),
         MemoryPercent = HostMetrics.MemoryPercent(),
         DiskPercent = HostMetrics.DiskPercent(o.WorkspaceRoot),
