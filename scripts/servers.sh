@@ -44,6 +44,7 @@ install_packages() {
   command -v git >/dev/null || missing+=(git)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || missing+=(postgresql)
   command -v curl >/dev/null || missing+=(curl)
+  command -v bwrap >/dev/null || missing+=(bubblewrap)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} (Debian packages)"
     export DEBIAN_FRONTEND=noninteractive
@@ -51,6 +52,18 @@ install_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   fi
+}
+
+# build_user_create: the unprivileged user build code runs as (Worker:Sandbox:User), in the group mock's users share.
+BUILD_USER=${BUILD_USER:-buildfarm-build}
+build_user_create() {
+  [ "$(id -u)" = 0 ] || return 0
+  getent group mock >/dev/null || groupadd --system mock
+  if ! id -u "$BUILD_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$BUILD_USER" \
+      || die "could not create the build user $BUILD_USER"
+  fi
+  id -nG "$BUILD_USER" | tr ' ' '\n' | grep -qx mock || usermod -a -G mock "$BUILD_USER"
 }
 
 # postgres_dir STATE: the folder PostgreSQL's files live in, normally STATE/postgres. The postgres user

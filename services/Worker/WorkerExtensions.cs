@@ -61,6 +61,7 @@ public static class WorkerExtensions
         services.TryAddSingleton<WorkerCapabilities>();
         services.TryAddSingleton<RepositoryCache>();
         services.TryAddSingleton<GitCheckout>();
+        services.TryAddSingleton<Sandboxing.BuildSandbox>();
         services.TryAddSingleton(sp => new BuildRunner(
             sp.GetRequiredService<IOptions<WorkerOptions>>(),
             sp.GetRequiredService<WorkerSettings>(),
@@ -68,6 +69,7 @@ public static class WorkerExtensions
             sp.GetRequiredService<IFarmSemaphore>(),
             sp.GetRequiredService<IBuildEvents>(),
             sp.GetRequiredService<GitCheckout>(),
+            sp.GetRequiredService<Sandboxing.BuildSandbox>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<BuildRunner>>()));
         services.AddHostedService(sp => sp.GetRequiredService<BuildRunner>());

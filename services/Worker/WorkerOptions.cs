@@ -81,6 +81,9 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(1, 10_080)]
     public int RepositorySyncIntervalMinutes { get; set; } = 30;
 
+    /// <summary>How build code is confined (user, namespaces, limits).</summary>
+    public Sandboxing.SandboxOptions Sandbox { get; set; } = new();
+
     /// <summary>Extra environment variables for every build command (proxies, mock's settings, test knobs).</summary>
     public Dictionary<string, string> BuildEnvironment { get; set; } = [];
 
@@ -97,6 +100,14 @@ public sealed class WorkerOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        var sandboxResults = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(Sandbox, new ValidationContext(Sandbox), sandboxResults, validateAllProperties: true))
+        {
+            foreach (var result in sandboxResults)
+            {
+                yield return new ValidationResult($"Worker:Sandbox: {result.ErrorMessage}", result.MemberNames.Select(m => $"Sandbox.{m}"));
+            }
+        }
         foreach (var architecture in Architectures)
         {
             if (!Domain.Architectures.Known.Contains(architecture))

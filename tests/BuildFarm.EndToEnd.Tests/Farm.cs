@@ -48,9 +48,13 @@ public class Farm : IAsyncLifetime
         environment["Worker__ArtifactStore"] = artifacts;
         environment["Worker__AllowFileRepositories"] = "true";
         environment["Worker__HeartbeatInterval"] = "00:00:01";
-        environment["Worker__MockCommand"] = Path.Combine(Repository.Root, "tests", "mock", "mock");
+        environment["Worker__MockCommand"] = Repository.StandInMock;
         environment["Worker__MockConfigs__0"] = "fedora-40-x86_64";
         environment["Worker__BuildEnvironment__MOCK_ROOT_BASE"] = Path.Combine(Temp, "mock-roots");
+        // The build user must reach its workspace and mock's roots, as on a farm host.
+        File.SetUnixFileMode(Temp, (UnixFileMode)0b111_101_101);
+        Directory.CreateDirectory(Path.Combine(Temp, "mock-roots"));
+        File.SetUnixFileMode(Path.Combine(Temp, "mock-roots"), (UnixFileMode)0b1_111_111_111);
         environment["Worker__BuildEnvironment__MOCK_SLEEP"] = MockSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         Settings = await StartAsync("Settings");

@@ -17,6 +17,26 @@ public static class Repository
             ? output.Parent!.Name
             : "Debug";
 
+    /// <summary>
+    /// The stand-in mock, copied where the unprivileged build user can run it (the checkout may be in a folder only
+    /// root can enter): one copy per test process, in a world-readable folder under /tmp.
+    /// </summary>
+    public static string StandInMock { get; } = CopyStandInMock();
+
+    private static string CopyStandInMock()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), $"buildfarm-stand-in-mock-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        var target = Path.Combine(directory, "mock");
+        File.Copy(Path.Combine(Root, "tests", "mock", "mock"), target, overwrite: true);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+            File.SetUnixFileMode(target, (UnixFileMode)0b111_101_101);
+        }
+        return target;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

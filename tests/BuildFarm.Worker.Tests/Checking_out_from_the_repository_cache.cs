@@ -55,7 +55,8 @@ public sealed class Checking_out_from_the_repository_cache : IAsyncLifetime
         var options = _worker.Get<IOptions<WorkerOptions>>().Value;
         var workspace = _worker.Directories.Sub($"checkout-{Guid.NewGuid():N}");
         await using var log = new LogPump(request.BuildId, request.Attempt, _worker.Events, TimeProvider.System, NullLogger.Instance);
-        var context = new BuildContext(request, workspace, log, options, CancellationToken.None);
+        using var sandbox = _worker.Get<BuildFarm.Worker.Sandboxing.BuildSandbox>().Open($"checkout-{Guid.NewGuid():N}", workspace);
+        var context = new BuildContext(request, workspace, log, options, sandbox, CancellationToken.None);
         await _worker.Get<GitCheckout>().CheckoutAsync(context);
         return context.CheckoutDirectory;
     }

@@ -33,11 +33,20 @@ public sealed class ArtifactStore
         return Path.Combine(Root, "sha256", hex[..2], hex);
     }
 
-    /// <summary>Copies a file into the store (hashing while it copies) and describes it.</summary>
-    public async Task<Artifact> AddAsync(string file, string kind, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Copies a file into the store and describes it. The SHA-256 is computed over the bytes as they are written into
+    /// the store's own file, so the recorded checksum is that of the stored copy whatever the source does meanwhile;
+    /// the stored file is read-only. A file that is not a regular file, or (with <paramref name="within"/>) whose real
+    /// path is outside that directory, as a symbolic link a build made to a file of the host's would be, is refused.
+    /// </summary>
+    public async Task<Artifact> AddAsync(string file, string kind, CancellationToken cancellationToken = default, string? within = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(file);
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        if (new FileInfo(file).LinkTarget is not null)
+        {
+            throw new InvalidDataException($"{SanitizeName(file)} is a symbolic link, not a file the build made");
+        }
         var incoming = Path.Combine(Root, "incoming");
         Directory.CreateDirectory(incoming);
         var temporary = Path.Combine(incoming, Guid.NewGuid().ToString("N"));
@@ -48,6 +57,16 @@ public sealed class ArtifactStore
             await using (var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true))
             await using (var target = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
             {
+                if (within is not null && !OperatingSystem.IsWindows())
+                {
+                    // The path that was really opened, whatever links led to it.
+                    var real = new FileInfo($"/proc/self/fd/{source.SafeFileHandle.DangerousGetHandle()}").LinkTarget;
+                    var root = Path.GetFullPath(within).TrimEnd('/') + "/";
+                    if (real is null || !real.StartsWith(root, StringComparison.Ordinal))
+                    {
+                        throw new InvalidDataException($"{SanitizeName(file)} is not inside the build's workspace");
+                    }
+                }
                 using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
                 var buffer = new byte[81920];
                 int read;
@@ -61,9 +80,18 @@ public sealed class ArtifactStore
                 sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
             }
 
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
             var destination = PathFor(sha256);
             Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
-            if (File.Exists(destination))
+            if (File.Exists(destination) && await HashOfAsync(destination, cancellationToken) != sha256)
+            {
+                // The stored copy of this content was changed on disk: the new, verified copy takes its place.
+                File.Move(temporary, destination, overwrite: true);
+            }
+            else if (File.Exists(destination))
             {
                 File.Delete(temporary);
             }
@@ -106,6 +134,26 @@ public sealed class ArtifactStore
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// True when the stored file with this SHA-256 still has that SHA-256 (it was not changed on disk); false when
+    /// it differs or is missing, with the checksum it has now (null when missing).
+    /// </summary>
+    public async Task<(bool Intact, string? Actual)> VerifyAsync(string sha256, CancellationToken cancellationToken = default)
+    {
+        if (!Contains(sha256))
+        {
+            return (false, null);
+        }
+        var actual = await HashOfAsync(PathFor(sha256), cancellationToken);
+        return (string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase), actual);
+    }
+
+    private static async Task<string> HashOfAsync(string file, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
     }
 
     /// <summary>True when the store holds this content.</summary>

@@ -1,9 +1,11 @@
 using BuildFarm.Contracts;
+using BuildFarm.Worker.Sandboxing;
 
 namespace BuildFarm.Worker.Builds;
 
 /// <summary>One attempt's workspace, log and stop signal, shared by its steps.</summary>
-internal sealed class BuildContext(DispatchBuild request, string workspace, LogPump log, WorkerOptions options, CancellationToken stop)
+internal sealed class BuildContext(
+    DispatchBuild request, string workspace, LogPump log, WorkerOptions options, SandboxSession sandbox, CancellationToken stop)
 {
     public DispatchBuild Request => request;
 
@@ -18,6 +20,12 @@ internal sealed class BuildContext(DispatchBuild request, string workspace, LogP
 
     public LogPump Log => log;
 
+    /// <summary>The attempt's sandbox: every build command runs through it.</summary>
+    public SandboxSession Sandbox => sandbox;
+
+    /// <summary>The last output of the build's commands on stderr, for naming a limit a build hit.</summary>
+    public RecentOutput RecentStderr { get; } = new();
+
     public WorkerOptions Options => options;
 
     /// <summary>Fires when the attempt must stop (cancel, timeout, lost slot, shutdown).</summary>
@@ -26,29 +34,31 @@ internal sealed class BuildContext(DispatchBuild request, string workspace, LogP
     /// <summary>The spec file to build (full path), once the checkout found it.</summary>
     public string SpecFile { get; set; } = "";
 
-    /// <summary>Runs a command in its own process group, its stdout and stderr streamed into the log.</summary>
+    /// <summary>
+    /// Runs a build command confined by the attempt's sandbox, in its own process group, with an environment made
+    /// of the allowlist, the server's BuildEnvironment and <paramref name="environment"/> (HOME is the workspace);
+    /// its stdout and stderr are streamed into the log.
+    /// </summary>
     public Task<ProcessExit> RunAsync(
         string fileName,
         IReadOnlyList<string> arguments,
         string workingDirectory,
+        Confinement confinement,
         IReadOnlyDictionary<string, string?>? environment = null,
-        RecentOutput? recentStderr = null)
+        CancellationToken? stopOverride = null)
     {
-        var merged = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var (name, value) in options.BuildEnvironment)
-        {
-            merged[name] = value;
-        }
+        var merged = Sandboxing.BuildSandbox.BaseEnvironment(options, home: workspace);
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             merged[name] = value;
         }
-        var command = new CommandLine(fileName, arguments, workingDirectory, merged);
+        sandbox.HandOverWorkspace();
+        var command = sandbox.Wrap(new CommandLine(fileName, arguments, workingDirectory, merged), confinement);
         return ChildProcess.RunAsync(
             command,
             stdout => log.PumpAsync(stdout, "stdout"),
-            stderr => log.PumpAsync(stderr, "stderr", recentStderr),
+            stderr => log.PumpAsync(stderr, "stderr", RecentStderr),
             options.StopGracePeriod,
-            stop);
+            stopOverride ?? stop);
     }
 }

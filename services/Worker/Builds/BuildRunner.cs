@@ -27,6 +27,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
     private readonly IFarmSemaphore _semaphore;
     private readonly IBuildEvents _events;
     private readonly GitCheckout _git;
+    private readonly Sandboxing.BuildSandbox _sandbox;
     private readonly ArtifactStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<BuildRunner> _logger;
@@ -41,6 +42,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         IFarmSemaphore semaphore,
         IBuildEvents events,
         GitCheckout git,
+        Sandboxing.BuildSandbox sandbox,
         TimeProvider time,
         ILogger<BuildRunner> logger)
     {
@@ -50,6 +52,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         _semaphore = semaphore;
         _events = events;
         _git = git;
+        _sandbox = sandbox;
         _time = time;
         _logger = logger;
         _store = new ArtifactStore(_options.ArtifactStore);
@@ -270,7 +273,9 @@ public sealed class BuildRunner : IHostedService, IDisposable
     {
         var request = run.Request;
         var workspace = Path.Combine(_options.WorkspaceRoot, $"{request.BuildId:D}-{request.Attempt}");
-        var context = new BuildContext(request, workspace, log, _options, run.StopToken);
+        using var sandbox = _sandbox.Open($"{request.BuildId:N}-{request.Attempt}", workspace);
+        var context = new BuildContext(request, workspace, log, _options, sandbox, run.StopToken);
+        sandbox.WatchCpu(reason => run.RequestStop(RunResult.BuildFailure(reason)));
         IToolchain? toolchain = null;
         try
         {
@@ -297,13 +302,19 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 result = run.StopResult;
             }
+            if (result.Outcome is BuildRunOutcome.Succeeded or BuildRunOutcome.BuildFailed
+                && sandbox.ExceededLimit(context.RecentStderr.ToString()) is { } limit)
+            {
+                // A limit hit anywhere in the build fails it, even when the command that hit it was in the background.
+                result = RunResult.BuildFailure(limit, result.ExitCode);
+            }
 
             var artifacts = new List<Artifact>();
             using (WorkerTelemetry.Source.StartActivity("build.artifacts"))
             {
                 foreach (var (file, kind) in toolchain.Outputs(context, result.Outcome == BuildRunOutcome.Succeeded))
                 {
-                    artifacts.Add(await _store.AddAsync(file, kind, CancellationToken.None).ConfigureAwait(false));
+                    artifacts.Add(await _store.AddAsync(file, kind, CancellationToken.None, within: workspace).ConfigureAwait(false));
                 }
             }
             if (result.Outcome == BuildRunOutcome.Succeeded && !artifacts.Any(a => a.Kind == ArtifactKinds.Rpm))
@@ -319,6 +330,10 @@ public sealed class BuildRunner : IHostedService, IDisposable
         catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
         {
             return (run.StopResult, []);
+        }
+        catch (InvalidDataException ex)
+        {
+            return (RunResult.BuildFailure($"an output of the build was refused: {ex.Message}"), []);
         }
         finally
         {

@@ -39,13 +39,15 @@ internal static partial class ChildProcess
         {
             start.ArgumentList.Add(argument);
         }
+        // Nothing of the Worker's own environment is inherited: only what the command line names.
+        start.Environment.Clear();
         foreach (var (name, value) in command.Environment)
         {
             start.Environment[name] = value;
         }
 
         using var process = new Process { StartInfo = start };
-        process.Start();
+        await Launcher.StartAsync(process).ConfigureAwait(false);
         var groupId = process.Id; // setsid makes the child a session and group leader: pgid == pid
         process.StandardInput.Close();
 
@@ -82,6 +84,45 @@ internal static partial class ChildProcess
             // reading a pipe we closed ourselves
         }
         return new ProcessExit(process.ExitCode, stop.IsCancellationRequested);
+    }
+
+    /// <summary>
+    /// Starts processes from one thread that lives as long as the Worker. A parent-death signal
+    /// (<c>bwrap --die-with-parent</c>, <c>setpriv --pdeathsig</c>) fires when the thread that forked the child ends,
+    /// not the process: a thread-pool thread retired while a build runs would kill the build.
+    /// </summary>
+    private static class Launcher
+    {
+        private static readonly System.Collections.Concurrent.BlockingCollection<(Process Process, TaskCompletionSource Started)> Pending = [];
+
+        static Launcher()
+        {
+            var thread = new Thread(Run) { IsBackground = true, Name = "build process launcher" };
+            thread.Start();
+        }
+
+        public static Task StartAsync(Process process)
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Pending.Add((process, started));
+            return started.Task;
+        }
+
+        private static void Run()
+        {
+            foreach (var (process, started) in Pending.GetConsumingEnumerable())
+            {
+                try
+                {
+                    process.Start();
+                    started.SetResult();
+                }
+                catch (Exception ex)
+                {
+                    started.SetException(ex);
+                }
+            }
+        }
     }
 
     /// <summary>True while any process of the group lives.</summary>

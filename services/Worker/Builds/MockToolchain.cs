@@ -22,7 +22,7 @@ internal sealed class MockToolchain(string mock, string config, ILogger logger) 
         var sources = await context.RunAsync(mock,
             ["-r", config, "--uniqueext", unique, "--resultdir", context.ResultDirectory,
              "--buildsrpm", "--spec", context.SpecFile, "--sources", context.CheckoutDirectory],
-            context.Workspace).ConfigureAwait(false);
+            context.Workspace, Sandboxing.Confinement.Mock).ConfigureAwait(false);
         if (sources.ExitCode != 0 || sources.Stopped)
         {
             return ExitCodes.Mock(sources.ExitCode);
@@ -35,7 +35,7 @@ internal sealed class MockToolchain(string mock, string config, ILogger logger) 
         }
         var binaries = await context.RunAsync(mock,
             ["-r", config, "--uniqueext", unique, "--resultdir", context.ResultDirectory, "--rebuild", sourcePackages[0]],
-            context.Workspace).ConfigureAwait(false);
+            context.Workspace, Sandboxing.Confinement.Mock).ConfigureAwait(false);
         return ExitCodes.Mock(binaries.ExitCode);
     }
 
@@ -67,13 +67,8 @@ internal sealed class MockToolchain(string mock, string config, ILogger logger) 
     public async Task CleanUpAsync(BuildContext context)
     {
         using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var exit = await ChildProcess.RunAsync(
-            new CommandLine(mock, ["-r", config, "--uniqueext", UniqueExtension(context), "--scrub=all"], context.Workspace,
-                context.Options.BuildEnvironment.ToDictionary(e => e.Key, e => (string?)e.Value)),
-            stdout => context.Log.PumpAsync(stdout, "stdout"),
-            stderr => context.Log.PumpAsync(stderr, "stderr"),
-            context.Options.StopGracePeriod,
-            limit.Token).ConfigureAwait(false);
+        var exit = await context.RunAsync(mock, ["-r", config, "--uniqueext", UniqueExtension(context), "--scrub=all"],
+            context.Workspace, Sandboxing.Confinement.Mock, stopOverride: limit.Token).ConfigureAwait(false);
         if (exit.ExitCode != 0)
         {
             logger.LogWarning("Scrubbing mock root {Config}-{Unique} failed with exit code {ExitCode}",

@@ -11,7 +11,7 @@ internal sealed class RpmbuildToolchain(string rpmbuild) : IToolchain
         Directory.CreateDirectory(top);
         var exit = await context.RunAsync(rpmbuild,
             ["-ba", "--define", $"_topdir {top}", "--define", $"_sourcedir {context.CheckoutDirectory}", context.SpecFile],
-            context.CheckoutDirectory).ConfigureAwait(false);
+            context.CheckoutDirectory, Sandboxing.Confinement.Isolated).ConfigureAwait(false);
         return ExitCodes.Rpmbuild(exit.ExitCode);
     }
 

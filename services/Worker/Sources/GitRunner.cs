@@ -19,20 +19,18 @@ internal sealed class GitRunner(string git, IReadOnlyDictionary<string, string?>
     /// </summary>
     public static Dictionary<string, string?> EnvironmentFor(WorkerOptions options, string? allowedProtocols = null)
     {
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var (name, value) in options.BuildEnvironment)
-        {
-            environment[name] = value;
-        }
+        // git runs as the Worker's user outside the sandbox (it needs the network and the repository cache), but
+        // with the allowlisted environment only: no connection string or password of the Worker's reaches it.
+        var environment = Sandboxing.BuildSandbox.BaseEnvironment(options, home: null);
         environment["GIT_TERMINAL_PROMPT"] = "0";
         environment["GIT_ALLOW_PROTOCOL"] = allowedProtocols ?? GitSource.AllowedProtocolsFor(options.AllowFileRepositories);
         environment["GCM_INTERACTIVE"] = "never";
         environment["GIT_ASKPASS"] = "/bin/false";
         environment["SSH_ASKPASS"] = "/bin/false";
         environment["LC_ALL"] = "C";
-        if (Environment.GetEnvironmentVariable("GIT_SSH_COMMAND") is null && !options.BuildEnvironment.ContainsKey("GIT_SSH_COMMAND"))
+        if (!options.BuildEnvironment.ContainsKey("GIT_SSH_COMMAND"))
         {
-            environment["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes";
+            environment["GIT_SSH_COMMAND"] = Environment.GetEnvironmentVariable("GIT_SSH_COMMAND") ?? "ssh -o BatchMode=yes";
         }
         return environment;
     }

@@ -6,7 +6,7 @@ public static class Paths
     public static string RepositoryRoot { get; } = FindRoot();
 
     /// <summary>The stand-in mock (tests/mock/mock).</summary>
-    public static string StandInMock => Path.Combine(RepositoryRoot, "tests", "mock", "mock");
+    public static string StandInMock => BuildFarm.Testing.Repository.StandInMock;
 
     private static string FindRoot()
     {

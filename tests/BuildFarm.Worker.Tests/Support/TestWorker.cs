@@ -18,6 +18,8 @@ public sealed class TestWorker : IAsyncDisposable
     {
         Directories = new TempDirectory("bfworker");
         MockRoots = Directories.Sub("mock-roots");
+        // Builds run as the unprivileged build user, like mock's users who share /var/lib/mock through the mock group.
+        File.SetUnixFileMode(MockRoots, (UnixFileMode)0b1_111_111_111);
         Semaphore = semaphore ?? new FakeFarmSemaphore();
         var services = new ServiceCollection()
             .AddLogging(b => b.SetMinimumLevel(LogLevel.Warning))
