@@ -52,9 +52,12 @@ public class Farm : IAsyncLifetime
         environment["Worker__MockConfigs__0"] = "fedora-40-x86_64";
         environment["Worker__BuildEnvironment__MOCK_ROOT_BASE"] = Path.Combine(Temp, "mock-roots");
         // The build user must reach its workspace and mock's roots, as on a farm host.
-        File.SetUnixFileMode(Temp, (UnixFileMode)0b111_101_101);
         Directory.CreateDirectory(Path.Combine(Temp, "mock-roots"));
-        File.SetUnixFileMode(Path.Combine(Temp, "mock-roots"), (UnixFileMode)0b1_111_111_111);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Temp, (UnixFileMode)0b111_101_101);
+            File.SetUnixFileMode(Path.Combine(Temp, "mock-roots"), (UnixFileMode)0b1_111_111_111);
+        }
         environment["Worker__BuildEnvironment__MOCK_SLEEP"] = MockSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         Settings = await StartAsync("Settings");

@@ -45,7 +45,7 @@ public sealed class Building_with_mock : IAsyncLifetime
         var holder = StartStandIn(["-r", TestWorker.MockConfig, "--uniqueext", $"build-{request.BuildId:D}-1", "--clean"], sleep: false);
         Assert.Equal(0, await WaitAsync(holder)); // makes the root
         using var busy = StartStandIn(
-            ["-r", TestWorker.MockConfig, "--uniqueext", $"build-{request.BuildId:D}-1", "--resultdir", _worker.Directories.Sub("other"),
+            ["-r", TestWorker.MockConfig, "--uniqueext", $"build-{request.BuildId:D}-1", "--resultdir", OtherResults(),
              "--buildsrpm", "--spec", Path.Combine(_repository.Path, "hello.spec"), "--sources", _repository.Path], sleep: true);
         try
         {
@@ -78,9 +78,21 @@ public sealed class Building_with_mock : IAsyncLifetime
         Assert.Empty(Directory.GetFileSystemEntries(_worker.MockRoots));
     }
 
+    private string OtherResults()
+    {
+        var directory = _worker.Directories.Sub("other");
+        File.SetUnixFileMode(directory, (UnixFileMode)0b1_111_111_111);
+        return directory;
+    }
+
     private Process StartStandIn(string[] arguments, bool sleep)
     {
-        var start = new ProcessStartInfo(Paths.StandInMock) { RedirectStandardError = true, RedirectStandardOutput = true };
+        // Another build's mock, run as the build user like the Worker's own.
+        var start = new ProcessStartInfo("setpriv") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in (string[])["--reuid=buildfarm-build", "--regid=buildfarm-build", "--clear-groups", "--", Paths.StandInMock])
+        {
+            start.ArgumentList.Add(argument);
+        }
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -87,9 +87,9 @@ public sealed class Running_hostile_build_code : IAsyncLifetime
         Assert.Equal(BuildRunOutcome.Succeeded, finished.Outcome);
         var log = Stdout(worker, finished);
         Assert.All(targets, t => Assert.False(File.Exists(t), $"{t} was written by the build"));
-        Assert.Contains("refused-0", log);
-        Assert.Contains("refused-1", log);
-        Assert.Contains("refused-3", log);
+        Assert.Contains("refused-0", log); // the store is not there to write
+        Assert.Contains("refused-3", log); // the system is read-only
+        // (/tmp and /var/tmp are the build's own: what it writes there is gone with it.)
     }
 
     [Fact]

@@ -112,6 +112,7 @@ public sealed class Stopping_a_build : IAsyncLifetime
         new(o =>
         {
             o.BuildEnvironment["MOCK_SLEEP"] = "120";
+            File.SetUnixFileMode(_pids.Path, (UnixFileMode)0b1_111_111_111); // the build user writes its pids there
             o.BuildEnvironment["MOCK_PID_DIR"] = _pids.Path;
             configure?.Invoke(o);
         }, semaphore, time);
