@@ -35,6 +35,7 @@ public static class SubmissionExtensions
         builder.Services.AddSingleton<IValidator<SubmitBuildRequest>, SubmitBuildRequestValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BuildStore>();
+        builder.Services.AddSingleton<Apis.StatusReportCache>();
         builder.Services.AddSingleton<LogNotifier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogNotifier>());
 

@@ -42,6 +42,37 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
     }
 
     [Fact]
+    public async Task A_package_changed_on_disk_after_the_build_is_refused_on_download_with_a_clear_error()
+    {
+        var (url, commit) = farm.Repo(Sample);
+        var accepted = await farm.SubmitAsync(new
+        {
+            sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "noarch",
+            toolchain = "rpmbuild", specPath = "hello-buildfarm.spec", priority = "normal",
+        });
+        var build = await farm.WaitForStateAsync(accepted.GetProperty("id").GetGuid(), "Completed", "Failed", "Cancelled", "TimedOut");
+        Assert.Equal("Completed", build.GetProperty("state").GetString());
+        var source = build.GetProperty("artifacts").EnumerateArray()
+            .Single(a => a.GetProperty("name").GetString()!.EndsWith(".src.rpm", StringComparison.Ordinal));
+        var sha256 = source.GetProperty("sha256").GetString()!;
+        var intact = await farm.Http.GetAsync(source.GetProperty("url").GetString());
+        Assert.Equal(HttpStatusCode.OK, intact.StatusCode);
+        Assert.Equal(sha256, intact.Headers.GetValues("X-Checksum-Sha256").Single());
+
+        var stored = Path.Combine(farm.ArtifactStore, "sha256", sha256[..2], sha256); // the store's layout
+        File.SetUnixFileMode(stored, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await File.AppendAllTextAsync(stored, "tampered");
+        var response = await farm.Http.GetAsync(source.GetProperty("url").GetString());
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Artifact corrupted.", problem.GetProperty("title").GetString());
+        Assert.Contains(sha256, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("X-Checksum-Sha256"));
+    }
+
+    [Fact]
     public async Task A_repository_that_does_not_exist_ends_failed_with_a_reason_that_says_so()
     {
         var missing = "file://" + Path.Combine(farm.Temp, "no-such-repository.git");
@@ -265,5 +296,21 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.Contains("class=\"Online\"", html, StringComparison.Ordinal);
         Assert.Contains("queued", html, StringComparison.Ordinal);
         Assert.DoesNotContain("The Scheduler did not answer", html, StringComparison.Ordinal);
+        var host = $"<span class=\"muted\">{System.Net.WebUtility.HtmlEncode(Environment.MachineName)}</span>";
+        Assert.DoesNotContain(host, html, StringComparison.Ordinal);
+
+        using var viewer = farm.Client(farm.Submission, "vera", BuildFarm.ServiceDefaults.Auth.FarmRoles.Viewer);
+        Assert.Contains(host, await viewer.GetStringAsync("/status"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_worker_process_holds_no_signing_key_and_no_database_connection_string()
+    {
+        var environment = await File.ReadAllTextAsync($"/proc/{farm.Worker.Pid}/environ");
+
+        Assert.DoesNotContain("Auth__SigningKey", environment, StringComparison.Ordinal);
+        Assert.DoesNotContain(farm.SigningKey, environment, StringComparison.Ordinal);
+        Assert.DoesNotContain("ConnectionStrings__Postgres", environment, StringComparison.Ordinal);
+        Assert.Contains("ConnectionStrings__RabbitMq", environment, StringComparison.Ordinal);
     }
 }

@@ -26,6 +26,9 @@ public class Farm : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public string PostgresConnectionString => database;
 
+    /// <summary>The directory Submission serves artifacts from and the Worker stores them in.</summary>
+    public string ArtifactStore => Path.Combine(Temp, "artifacts");
+
     /// <summary>Seconds the stand-in mock spends "building", so a test can act while a build runs.</summary>
     protected virtual int MockSeconds => 0;
 
@@ -74,7 +77,15 @@ public class Farm : IAsyncLifetime
         Http = Client(Submission, "alice", FarmRoles.Submitter);
     }
 
-    public Task<ServiceProcess> StartAsync(string name) => ServiceProcess.StartAsync(name, environment);
+    /// <summary>
+    /// Starts a service with the settings it uses: the Worker, which runs strangers' build code, gets neither the
+    /// database nor the key that signs the farm's tokens (as <c>./farm up</c> starts it).
+    /// </summary>
+    public Task<ServiceProcess> StartAsync(string name) => ServiceProcess.StartAsync(name, name == "Worker"
+        ? environment.Where(e => !e.Key.StartsWith("Auth__", StringComparison.Ordinal)
+                && !e.Key.StartsWith("Farm__", StringComparison.Ordinal) && e.Key != "ConnectionStrings__Postgres")
+            .ToDictionary()
+        : environment);
 
     /// <summary>An HTTP client for <paramref name="service"/> with a token for <paramref name="user"/> in <paramref name="role"/> (none when null).</summary>
     public HttpClient Client(ServiceProcess service, string user, string? role)

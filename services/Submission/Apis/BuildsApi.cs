@@ -14,6 +14,10 @@ namespace BuildFarm.Submission.Apis;
 /// <summary>The builds API under /api/v1/builds, and the build servers at /api/v1/servers.</summary>
 internal static class BuildsApi
 {
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new(Extensions.TelemetryName);
+    private static readonly System.Diagnostics.Metrics.Counter<long> CorruptArtifacts =
+        Meter.CreateCounter<long>("buildfarm.artifacts.corrupt", description: "Downloads refused because the stored file no longer matched its SHA-256");
+
     public const int MaxPageSize = 200;
 
     public static RouteGroupBuilder MapBuildsApi(this IEndpointRouteBuilder app)
@@ -96,14 +100,31 @@ internal static class BuildsApi
             : NotFound(id);
 
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadArtifact(
-        Guid id, string name, BuildStore store, ArtifactStore artifacts, HttpContext http, CancellationToken ct)
+        Guid id, string name, BuildStore store, ArtifactStore artifacts, HttpContext http, ILoggerFactory loggers, CancellationToken ct)
     {
         var build = await store.FindAsync(id, ct);
         var artifact = build?.Artifacts.FirstOrDefault(a => a.Name == name);
-        if (build is null || artifact is null || !artifacts.TryOpen(artifact.Sha256, out var stream))
+        if (build is null || artifact is null || !artifacts.Contains(artifact.Sha256))
         {
             return Problem(StatusCodes.Status404NotFound, "No such artifact.",
                 build is null ? $"There is no build {id}." : $"Build {id} has no artifact named '{name}'.");
+        }
+        // The stored file is checked against the checksum the Worker recorded before a byte is served: a file changed
+        // on disk is an error for operators, never a silent download.
+        var (intact, actual) = await artifacts.VerifyAsync(artifact.Sha256, ct);
+        if (!intact)
+        {
+            CorruptArtifacts.Add(1);
+            loggers.CreateLogger("BuildFarm.Submission.Artifacts").LogError(
+                "Artifact {Name} of build {BuildId} is corrupted: stored as SHA-256 {Expected}, the file now has {Actual}",
+                artifact.Name, id, artifact.Sha256, actual ?? "(missing)");
+            return Problem(StatusCodes.Status500InternalServerError, "Artifact corrupted.",
+                $"The stored file of {artifact.Name} (build {id}) no longer matches its SHA-256 {artifact.Sha256}; " +
+                "it is not served. The farm's operators have been told.");
+        }
+        if (!artifacts.TryOpen(artifact.Sha256, out var stream))
+        {
+            return Problem(StatusCodes.Status404NotFound, "No such artifact.", $"Build {id} has no artifact named '{name}'.");
         }
         http.Response.Headers["Digest"] = $"sha-256={Convert.ToBase64String(Convert.FromHexString(artifact.Sha256))}";
         http.Response.Headers["X-Checksum-Sha256"] = artifact.Sha256;

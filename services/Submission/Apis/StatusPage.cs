@@ -1,16 +1,15 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using BuildFarm.Contracts;
-using BuildFarm.Submission.Builds;
-using MassTransit;
+using BuildFarm.ServiceDefaults.Auth;
 
 namespace BuildFarm.Submission.Apis;
 
 /// <summary>
 /// GET /status: a page for operators, refreshed every 5 s — the queue by architecture and priority, the
 /// estimated wait of a new build, and every build server's capacity and use. Counts only: no repository,
-/// submitter or build is named, so it needs no token.
+/// submitter or build is named, so it needs no token; the servers' host names show only with a farm token. The
+/// figures come from <see cref="StatusReportCache"/>: at most one computation every few seconds.
 /// </summary>
 internal static class StatusPage
 {
@@ -20,17 +19,14 @@ internal static class StatusPage
         return app;
     }
 
-    public static async Task<IResult> Render(BuildStore store, IRequestClient<GetQueueStatus> scheduler, CancellationToken ct)
+    public static async Task<IResult> Render(StatusReportCache reports, HttpContext http, CancellationToken ct)
     {
-        var servers = await store.ServersAsync(ct);
-        QueueStatusReport? queue = null;
-        try
-        {
-            queue = (await scheduler.GetResponse<QueueStatusReport>(new GetQueueStatus(), ct, RequestTimeout.After(s: 5))).Message;
-        }
-        catch (RequestTimeoutException)
-        {
-        }
+        var report = await reports.GetAsync(ct);
+        var servers = report.Servers;
+        var queue = report.Queue;
+        // Host names are internal addresses: only a farm user (a viewer token or better) sees them.
+        var showHosts = http.User.Identity?.IsAuthenticated == true
+            && (http.User.IsInRole(FarmRoles.Viewer) || http.User.IsInRole(FarmRoles.Submitter) || http.User.IsInRole(FarmRoles.Admin));
 
         var html = new StringBuilder();
         html.Append("""
@@ -71,7 +67,7 @@ internal static class StatusPage
         {
             var status = s.Maintenance ? "Maintenance" : s.Status;
             html.Append(CultureInfo.InvariantCulture,
-                $"<tr><td>{Encode(s.Id)}<br><span class=\"muted\">{Encode(s.Host)}</span></td><td class=\"{Encode(s.Status)}\">{Encode(status)}</td>"
+                $"<tr><td>{Encode(s.Id)}{(showHosts ? $"<br><span class=\"muted\">{Encode(s.Host)}</span>" : "")}</td><td class=\"{Encode(s.Status)}\">{Encode(status)}</td>"
                 + $"<td>{Encode(string.Join(", ", s.Architectures))}</td><td>{Encode(string.Join(", ", s.Toolchains))}</td>"
                 + $"<td>{s.AssignedBuilds} / {s.MaxConcurrentBuilds}</td><td>{s.CpuPercent:0}%</td><td>{s.MemoryPercent:0}%</td><td>{s.DiskPercent:0}%</td>"
                 + $"<td>{s.LastSeen:HH:mm:ss}</td></tr>");
