@@ -13,4 +13,6 @@ public sealed record BuildRunFinished
     public long? FencingToken { get; init; }
     public required DateTimeOffset FinishedAt { get; init; }
     public IReadOnlyList<Artifact> Artifacts { get; init; } = [];
+    /// <summary>The full commit the attempt checked out (the branch's tip for a request that named HEAD); null before checkout.</summary>
+    public string? Commit { get; init; }
 }

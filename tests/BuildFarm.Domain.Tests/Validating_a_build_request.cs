@@ -45,7 +45,15 @@ public sealed class Validating_a_build_request
     {
         var fields = Fields(Production, new BuildRequested());
 
-        Assert.Equal(new HashSet<string> { "buildId", "sourceRepository", "branch", "commitHash", "targetArchitecture", "toolchain" }, fields);
+        Assert.Equal(new HashSet<string> { "buildId", "sourceRepository", "branch", "targetArchitecture", "toolchain" }, fields);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("HEAD")]
+    public void No_commit_or_HEAD_asks_for_the_tip_of_the_branch(string? commit)
+    {
+        Assert.Empty(Fields(Production, Valid() with { CommitHash = commit }));
     }
 
     [Fact]

@@ -97,9 +97,11 @@ public sealed class Validating_a_build_source
     [InlineData("0123456789abcdef0123456789abcdef012345678", false)]
     [InlineData("xyz1234", false)]
     [InlineData("-abc1234", false)]
-    [InlineData("HEAD", false)]
-    [InlineData("", false)]
-    public void Accepts_only_hex_commit_ids(string commit, bool valid) =>
+    [InlineData("HEAD", true)]
+    [InlineData("", true)]
+    [InlineData("head", false)]
+    [InlineData("main", false)]
+    public void Accepts_only_hex_commit_ids_or_HEAD_for_the_tip_of_the_branch(string commit, bool valid) =>
         Assert.Equal(valid, GitSource.CommitError(commit) is null);
 
     [Theory]

@@ -137,17 +137,30 @@ public static partial class GitSource
         return null;
     }
 
-    /// <summary>A commit id: 7 to 40 hexadecimal digits (SHA-1, abbreviated or full) or 64 (SHA-256).</summary>
+    /// <summary>What a request names when it wants the tip of its branch (as does a request with no commit).</summary>
+    public const string BranchTip = "HEAD";
+
+    /// <summary>True when the request asks for the tip of its branch: no commit, or <c>HEAD</c>.</summary>
+    public static bool IsBranchTip(string? commit) => string.IsNullOrWhiteSpace(commit) || commit.Trim() == BranchTip;
+
+    /// <summary>
+    /// A commit id: 7 to 40 hexadecimal digits (SHA-1, abbreviated or full) or 64 (SHA-256), or <c>HEAD</c> / none for
+    /// the tip of the branch (resolved to the full commit by the build server that checks it out, and recorded).
+    /// </summary>
     public static string? CommitError(string? commit)
     {
-        if (string.IsNullOrEmpty(commit))
+        if (IsBranchTip(commit))
         {
-            return "commit hash is required";
+            return null;
         }
-        return CommitHash().IsMatch(commit)
+        return CommitHash().IsMatch(commit!)
             ? null
-            : "commit hash must be 7 to 40 hexadecimal digits (or 64 for a SHA-256 repository)";
+            : "commit hash must be 7 to 40 hexadecimal digits (or 64 for a SHA-256 repository), or HEAD for the tip of the branch";
     }
+
+    /// <summary>True when <paramref name="commit"/> is a full commit id (40 or 64 hexadecimal digits).</summary>
+    public static bool IsFullCommit(string? commit) =>
+        commit is { Length: 40 or 64 } && commit.All(char.IsAsciiHexDigit);
 
     /// <summary>
     /// An optional spec path inside the repository: relative, no '..' part, no part starting with '-',

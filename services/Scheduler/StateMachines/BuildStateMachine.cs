@@ -172,6 +172,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .Publish(c => FailedEvent(c.Saga)),
             When(RunFinished, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId)
                     && c.Message.Outcome is BuildRunOutcome.InfrastructureFailed or BuildRunOutcome.Cancelled)
+                .Then(c => RecordCommit(c.Saga, c.Message))
                 .Then(c => BeginRetryOrFail(c.Saga, c.Message.Reason ?? "infrastructure failure", c.Message.ExitCode,
                     settings.Current, time.GetUtcNow(), o))
                 .IfElse(c => c.Saga.RetryAt is not null,
@@ -233,7 +234,9 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         // Validated: every required field is present.
         saga.SourceRepository = request.SourceRepository!.Trim();
         saga.Branch = request.Branch!.Trim();
-        saga.CommitHash = request.CommitHash!.Trim().ToLowerInvariant();
+        saga.CommitHash = Domain.Sources.GitSource.IsBranchTip(request.CommitHash)
+            ? Domain.Sources.GitSource.BranchTip
+            : request.CommitHash!.Trim().ToLowerInvariant();
         saga.TargetArchitecture = request.TargetArchitecture!;
         saga.Toolchain = request.Toolchain!;
         saga.SpecPath = string.IsNullOrWhiteSpace(request.SpecPath) ? null : request.SpecPath.Trim();
@@ -335,8 +338,22 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         saga.Record(nameof(Cancelling), now, reason);
     }
 
+    /// <summary>
+    /// The commit the server checked out becomes the build's: a request for the branch's tip (or an abbreviated id)
+    /// is recorded as the full commit, and a later attempt builds exactly that one.
+    /// </summary>
+    private static void RecordCommit(BuildState saga, BuildRunFinished message)
+    {
+        if (Domain.Sources.GitSource.IsFullCommit(message.Commit)
+            && (saga.CommitHash == Domain.Sources.GitSource.BranchTip || Domain.Sources.GitSource.SameCommit(message.Commit!, saga.CommitHash)))
+        {
+            saga.CommitHash = message.Commit!.ToLowerInvariant();
+        }
+    }
+
     private static void Complete(BuildState saga, BuildRunFinished message)
     {
+        RecordCommit(saga, message);
         saga.Artifacts = [.. message.Artifacts];
         saga.ExitCode = message.ExitCode;
         saga.Reason = null;
@@ -345,6 +362,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 
     private static void FinishRun(BuildState saga, BuildRunFinished message, string state)
     {
+        RecordCommit(saga, message);
         saga.Artifacts = [.. message.Artifacts];
         saga.ExitCode = message.ExitCode;
         Finish(saga, state, message.FinishedAt, message.Reason ?? state.ToLowerInvariant());

@@ -25,6 +25,9 @@ internal sealed class BuildRun(DispatchBuild request) : IDisposable
 
     public DateTimeOffset? FinishedAt { get; set; }
 
+    /// <summary>The full commit the attempt checked out, once it did.</summary>
+    public string? Commit { get; set; }
+
     /// <summary>Asks the attempt to stop; the first request decides the outcome.</summary>
     public bool RequestStop(RunResult why)
     {

@@ -199,7 +199,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         run.FinishedAt = _time.GetUtcNow();
         _logger.LogInformation("Build {BuildId} attempt {Attempt} finished: {Outcome} {Reason}",
             request.BuildId, request.Attempt, result.Outcome, result.Reason);
-        await PublishFinishedAsync(request, result, fencingToken, artifacts).ConfigureAwait(false);
+        await PublishFinishedAsync(request, result, fencingToken, artifacts, run.Commit).ConfigureAwait(false);
     }
 
     private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> ExecuteAsync(BuildRun run, LogPump log)
@@ -287,7 +287,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 checkout?.SetTag("buildfarm.repository", request.SourceRepository);
                 checkout?.SetTag("buildfarm.commit", request.CommitHash);
-                await _git.CheckoutAsync(context).ConfigureAwait(false);
+                run.Commit = await _git.CheckoutAsync(context).ConfigureAwait(false);
+                checkout?.SetTag("buildfarm.commit.resolved", run.Commit);
             }
             context.SpecFile = FindSpec(context.CheckoutDirectory, request.SpecPath);
 
@@ -409,7 +410,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
         return spec;
     }
 
-    private async Task PublishFinishedAsync(DispatchBuild request, RunResult result, long? fencingToken, IReadOnlyList<Artifact> artifacts)
+    private async Task PublishFinishedAsync(
+        DispatchBuild request, RunResult result, long? fencingToken, IReadOnlyList<Artifact> artifacts, string? commit = null)
     {
         var message = new BuildRunFinished
         {
@@ -422,6 +424,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
             FencingToken = fencingToken,
             FinishedAt = _time.GetUtcNow(),
             Artifacts = artifacts,
+            Commit = commit,
         };
         for (var attempt = 1; ; attempt++)
         {

@@ -39,8 +39,11 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, RepositoryCac
         ?? GitSource.CommitError(commit)
         ?? GitSource.SpecPathError(specPath);
 
-    /// <summary>Fetches and checks out; throws <see cref="BuildStepException"/> with the outcome when it cannot.</summary>
-    public async Task CheckoutAsync(BuildContext context)
+    /// <summary>
+    /// Fetches and checks out; returns the full commit checked out (the branch's tip for HEAD). Throws
+    /// <see cref="BuildStepException"/> with the outcome when it cannot.
+    /// </summary>
+    public async Task<string> CheckoutAsync(BuildContext context)
     {
         var request = context.Request;
         if (SourceError(request.SourceRepository, request.Branch, request.CommitHash, request.SpecPath,
@@ -87,6 +90,7 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, RepositoryCac
             throw new BuildStepException(RunResult.InfrastructureFailure(
                 $"could not check out commit {commit} of {url}: {checkout.LastErrorLine}", checkout.ExitCode));
         }
+        return head;
     }
 
     /// <summary>A new repository in <paramref name="directory"/> holding just <paramref name="commit"/> (depth 1), fetched from the mirror.</summary>

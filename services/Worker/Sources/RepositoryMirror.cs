@@ -1,4 +1,5 @@
 using BuildFarm.Contracts;
+using BuildFarm.Domain.Sources;
 using BuildFarm.Worker.Builds;
 using Microsoft.Extensions.Logging;
 
@@ -59,7 +60,8 @@ internal sealed class RepositoryMirror : IAsyncDisposable
             recloned = true;
             state = await InspectAsync(git, branch, commit).ConfigureAwait(false);
         }
-        if (!state.Complete && !recloned)
+        // The tip of the branch is whatever the repository has now: fetch first unless the mirror was just cloned.
+        if ((!state.Complete || GitSource.IsBranchTip(commit)) && !recloned)
         {
             var fetch = await FetchAsync(git).ConfigureAwait(false);
             if (!fetch.Succeeded)
@@ -88,6 +90,11 @@ internal sealed class RepositoryMirror : IAsyncDisposable
         if (state.Branch is null)
         {
             throw new BuildStepException(RunResult.BuildFailure($"branch {branch} does not exist in repository {Url}"));
+        }
+        if (state.Commit is not null && !state.OnBranch)
+        {
+            // The build is reported as the named branch: a commit of another branch is not built as this one.
+            throw new BuildStepException(RunResult.BuildFailure($"commit {commit} is not on branch {branch} of {Url}"));
         }
         return state.Commit ?? throw new BuildStepException(RunResult.BuildFailure(
             $"commit {commit} was not found on branch {branch} of {Url}"));
@@ -207,14 +214,22 @@ internal sealed class RepositoryMirror : IAsyncDisposable
             ? null
             : await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"refs/heads/{branch}^{{commit}}"], _cache.Root)
                 .ConfigureAwait(false);
-        var full = await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"{commit}^{{commit}}"], _cache.Root)
-            .ConfigureAwait(false);
-        return new MirrorState(tip, full, reference is not null && tip is null);
+        // HEAD (or no commit) is the branch's tip, resolved here to the full commit that is then built and recorded.
+        var full = GitSource.IsBranchTip(commit)
+            ? tip
+            : await git.QueryAsync([GitDir, "rev-parse", "--verify", "--quiet", $"{commit}^{{commit}}"], _cache.Root).ConfigureAwait(false);
+        var onBranch = full is not null && tip is not null
+            && (full == tip || (await git.RunAsync([GitDir, "merge-base", "--is-ancestor", full, tip], _cache.Root).ConfigureAwait(false)).Succeeded);
+        return new MirrorState(tip, full, reference is not null && tip is null, onBranch);
     }
 
-    /// <summary>The branch's tip and the wanted commit as the mirror has them; damaged when the branch names a missing object.</summary>
-    private sealed record MirrorState(string? Branch, string? Commit, bool Damaged)
+    /// <summary>
+    /// The branch's tip and the wanted commit as the mirror has them, and whether the commit is reachable from the tip;
+    /// damaged when the branch names a missing object. Incomplete (so fetched again) until the commit is on the branch:
+    /// the mirror's copy of the branch may be older than the commit.
+    /// </summary>
+    private sealed record MirrorState(string? Branch, string? Commit, bool Damaged, bool OnBranch)
     {
-        public bool Complete => Branch is not null && Commit is not null && !Damaged;
+        public bool Complete => Branch is not null && Commit is not null && OnBranch && !Damaged;
     }
 }
