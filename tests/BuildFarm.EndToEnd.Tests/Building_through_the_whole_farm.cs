@@ -60,7 +60,10 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.Equal(sha256, intact.Headers.GetValues("X-Checksum-Sha256").Single());
 
         var stored = Path.Combine(farm.ArtifactStore, "sha256", sha256[..2], sha256); // the store's layout
-        File.SetUnixFileMode(stored, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(stored, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         await File.AppendAllTextAsync(stored, "tampered");
         var response = await farm.Http.GetAsync(source.GetProperty("url").GetString());
 
@@ -70,6 +73,22 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
         Assert.Equal("Artifact corrupted.", problem.GetProperty("title").GetString());
         Assert.Contains(sha256, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.False(response.Headers.Contains("X-Checksum-Sha256"));
+    }
+
+    [Fact]
+    public async Task HEAD_builds_the_tip_of_the_branch_and_the_build_shows_the_resolved_commit()
+    {
+        var (url, commit) = farm.Repo(Sample);
+
+        var accepted = await farm.SubmitAsync(new
+        {
+            sourceRepository = url, branch = "main", commitHash = "HEAD", targetArchitecture = "noarch",
+            toolchain = "rpmbuild", specPath = "hello-buildfarm.spec",
+        });
+        var build = await farm.WaitForStateAsync(accepted.GetProperty("id").GetGuid(), "Completed", "Failed", "Cancelled", "TimedOut");
+
+        Assert.Equal("Completed", build.GetProperty("state").GetString());
+        Assert.Equal(commit, build.GetProperty("commitHash").GetString());
     }
 
     [Fact]
