@@ -15,7 +15,9 @@ namespace BuildFarm.Persistence;
 /// open; code that owns the unit of work itself (e.g. <see cref="Outbox.PostgresOutbox"/>) calls
 /// <see cref="BeginAsync"/> and <see cref="CommitAsync"/>. Not thread-safe: one command at a time.
 /// </summary>
-public sealed class PostgresSession(NpgsqlDataSource dataSource, OutboxSignal? outboxSignal = null) : IAsyncDisposable
+public sealed class PostgresSession(
+    NpgsqlDataSource dataSource, OutboxSignal? outboxSignal = null, Microsoft.Extensions.Options.IOptions<PostgresOutboxOptions>? outboxOptions = null)
+    : IAsyncDisposable
 {
     private readonly List<OutboxRow> _pendingOutbox = [];
     private NpgsqlConnection? _connection;
@@ -96,7 +98,7 @@ public sealed class PostgresSession(NpgsqlDataSource dataSource, OutboxSignal? o
         await using var batch = CreateBatch();
         foreach (var row in rows)
         {
-            batch.BatchCommands.Add(row.ToInsertCommand());
+            batch.BatchCommands.Add(row.ToInsertCommand(outboxOptions?.Value.Owner ?? PostgresOutboxOptions.DefaultOwner));
         }
         // Delivered to LISTENers when (and only if) the transaction commits; identical ones are merged.
         batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{OutboxSignal.Channel}', '')"));

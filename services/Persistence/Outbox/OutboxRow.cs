@@ -80,13 +80,14 @@ internal sealed record OutboxRow
         };
     }
 
-    public NpgsqlBatchCommand ToInsertCommand()
+    /// <summary>The row's INSERT; <paramref name="owner"/> is the service whose relay will send it.</summary>
+    public NpgsqlBatchCommand ToInsertCommand(string owner)
     {
         var command = new NpgsqlBatchCommand("""
-            INSERT INTO outbox_message (source, message_id, conversation_id, correlation_id, initiator_id, request_id,
+            INSERT INTO outbox_message (owner, source, message_id, conversation_id, correlation_id, initiator_id, request_id,
                 source_address, destination_address, response_address, fault_address, content_type, message_type, body,
                 headers, properties, sent_time, expiration_time, available_at, inbox_message_id, inbox_consumer_id)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()), $19, $20)
+            VALUES ($21, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()), $19, $20)
             """);
         command.Parameters.Add(Text(Source));
         command.Parameters.Add(Uuid(MessageId));
@@ -108,6 +109,7 @@ internal sealed record OutboxRow
         command.Parameters.Add(Time(AvailableAt));
         command.Parameters.Add(Uuid(InboxMessageId));
         command.Parameters.Add(Uuid(InboxConsumerId));
+        command.Parameters.Add(Text(owner));
         return command;
     }
 

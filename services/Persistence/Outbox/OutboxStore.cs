@@ -19,19 +19,20 @@ internal static class OutboxStore
     /// messages of one source are delivered in order while different sources are relayed in parallel.
     /// </summary>
     public static async Task<List<StoredOutboxMessage>> ClaimAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, int maxSources, int batchSize, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string owner, int maxSources, int batchSize, CancellationToken cancellationToken)
     {
         var sources = new List<string>();
         await using (var claim = new NpgsqlCommand("""
             SELECT source FROM outbox_message
-            WHERE delivered_at IS NULL AND available_at <= now()
-              AND id IN (SELECT min(id) FROM outbox_message WHERE delivered_at IS NULL GROUP BY source)
+            WHERE owner = $2 AND delivered_at IS NULL AND available_at <= now()
+              AND id IN (SELECT min(id) FROM outbox_message WHERE owner = $2 AND delivered_at IS NULL GROUP BY source)
             ORDER BY id
             LIMIT $1
             FOR UPDATE SKIP LOCKED
             """, connection, transaction))
         {
             claim.Parameters.Add(new NpgsqlParameter { Value = maxSources });
+            claim.Parameters.Add(new NpgsqlParameter { Value = owner });
             await using var reader = await claim.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -45,12 +46,13 @@ internal static class OutboxStore
 
         await using var load = new NpgsqlCommand($"""
             SELECT {Columns} FROM outbox_message
-            WHERE source = ANY($1) AND delivered_at IS NULL
+            WHERE owner = $3 AND source = ANY($1) AND delivered_at IS NULL
             ORDER BY id
             LIMIT $2
             """, connection, transaction);
         load.Parameters.Add(new NpgsqlParameter { Value = sources.ToArray() });
         load.Parameters.Add(new NpgsqlParameter { Value = batchSize });
+        load.Parameters.Add(new NpgsqlParameter { Value = owner });
         return await ReadAsync(load, cancellationToken);
     }
 

@@ -70,7 +70,7 @@ public sealed partial class PostgresOutboxDeliveryService(
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var messages = await OutboxStore.ClaimAsync(connection, transaction, options.Value.SourcesPerBatch, options.Value.BatchSize, cancellationToken);
+        var messages = await OutboxStore.ClaimAsync(connection, transaction, options.Value.Owner, options.Value.SourcesPerBatch, options.Value.BatchSize, cancellationToken);
         if (messages.Count == 0)
         {
             return 0;

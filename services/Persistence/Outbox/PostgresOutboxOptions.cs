@@ -3,6 +3,15 @@ namespace BuildFarm.Persistence.Outbox;
 /// <summary>Settings of the Postgres outbox relay and cleanup (<c>x.AddPostgresOutbox(o =&gt; ...)</c>).</summary>
 public sealed class PostgresOutboxOptions
 {
+    /// <summary>The name of the process's entry assembly, e.g. <c>BuildFarm.Scheduler</c>.</summary>
+    public static readonly string DefaultOwner = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "buildfarm";
+
+    /// <summary>
+    /// The service this process belongs to: the rows it writes carry it, and its relay sends only rows that carry it
+    /// (so each service's messages go out under its own bus user, and a service that is down delays only its own).
+    /// </summary>
+    public string Owner { get; set; } = DefaultOwner;
+
     /// <summary>Whether this process relays outbox rows to the bus (any number of processes may).</summary>
     public bool DeliveryEnabled { get; set; } = true;
 

@@ -1,0 +1,49 @@
+using BuildFarm.Persistence.Outbox;
+using BuildFarm.Persistence.Tests.Counter;
+using BuildFarm.Persistence.Tests.Infrastructure;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace BuildFarm.Persistence.Tests;
+
+public sealed class Relaying_each_services_own_outbox : ServersFixture
+{
+    [Fact]
+    public async Task A_relay_sends_only_the_rows_its_service_wrote_and_the_other_waits_for_its_own_relay()
+    {
+        var recorder = new Recorder();
+        using var scheduler = TestHost.Build(Postgres, RabbitMq, recorder, outbox: o => o.Owner = "scheduler");
+        using var settings = TestHost.Build(Postgres, RabbitMq, recorder, outbox: o => o.Owner = "settings");
+        var dataSource = scheduler.Services.GetRequiredService<NpgsqlDataSource>();
+        await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
+        await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
+        var fromScheduler = await WriteAsync(scheduler, "from the scheduler");
+        var fromSettings = await WriteAsync(settings, "from settings");
+
+        await settings.StartAsync();
+        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromSettings.AnnouncementId), "the settings row was relayed");
+        await Task.Delay(TimeSpan.FromSeconds(2)); // two safety polls of the settings relay
+        Assert.Equal(1, await TestHost.ScalarAsync(Postgres,
+            "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL AND owner = 'scheduler'"));
+        Assert.DoesNotContain(recorder.Messages<Announcement>(), m => m.AnnouncementId == fromScheduler.AnnouncementId);
+
+        await scheduler.StartAsync();
+        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromScheduler.AnnouncementId), "the scheduler row was relayed by the scheduler");
+        Assert.Equal(0, await TestHost.ScalarAsync(Postgres, "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL"));
+        await settings.StopAsync();
+        await scheduler.StopAsync();
+    }
+
+    private static async Task<Announcement> WriteAsync(IHost host, string text)
+    {
+        await using var scope = host.Services.CreateAsyncScope();
+        var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
+        await outbox.BeginAsync();
+        var message = new Announcement(NewId.NextGuid(), text);
+        await outbox.PublishAsync(message);
+        await outbox.CommitAsync();
+        return message;
+    }
+}
