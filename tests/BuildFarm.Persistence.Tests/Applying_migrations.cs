@@ -30,7 +30,7 @@ public sealed class Applying_migrations : IAsyncLifetime
         var first = await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
         var second = await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
 
-        Assert.Equal(["0001_outbox.sql"], first);
+        Assert.Equal(["0001_outbox.sql", "0002_outbox_owner.sql"], first);
         Assert.Empty(second);
         Assert.Equal(1, await Count(dataSource, "SELECT count(*) FROM schema_migrations"));
     }
@@ -49,7 +49,7 @@ public sealed class Applying_migrations : IAsyncLifetime
                 return applied;
             })));
 
-            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
+            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql", "0002_outbox_owner.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
             Assert.Equal(3, await Count(dataSources[0], "SELECT count(*) FROM schema_migrations"));
             Assert.Equal(0, await Count(dataSources[0], "SELECT count(*) FROM counter_state"));
         }

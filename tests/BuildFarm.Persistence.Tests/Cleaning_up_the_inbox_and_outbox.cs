@@ -21,10 +21,10 @@ public sealed class Cleaning_up_the_inbox_and_outbox : IAsyncLifetime
             INSERT INTO inbox_state (message_id, consumer_id, received_at) VALUES
                 (gen_random_uuid(), gen_random_uuid(), now() - interval '2 hours'),
                 (gen_random_uuid(), gen_random_uuid(), now());
-            INSERT INTO outbox_message (source, message_id, destination_address, content_type, message_type, body, sent_time, created_at, delivered_at)
-            VALUES ('old-delivered', gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now() - interval '3 hours', now() - interval '2 hours'),
-                   ('new-delivered', gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now(), now()),
-                   ('old-pending',   gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now() - interval '3 hours', NULL);
+            INSERT INTO outbox_message (owner, source, message_id, destination_address, content_type, message_type, body, sent_time, created_at, delivered_at)
+            VALUES ('test', 'old-delivered', gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now() - interval '3 hours', now() - interval '2 hours'),
+                   ('test', 'new-delivered', gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now(), now()),
+                   ('test', 'old-pending',   gen_random_uuid(), 'rabbitmq://h/x', 'application/vnd.masstransit+json', 'urn:message:X', '{}', now(), now() - interval '3 hours', NULL);
             """))
         {
             await seed.ExecuteNonQueryAsync();
