@@ -44,13 +44,7 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
     [Fact]
     public async Task A_package_changed_on_disk_after_the_build_is_refused_on_download_with_a_clear_error()
     {
-        var (url, commit) = farm.Repo(Sample);
-        var accepted = await farm.SubmitAsync(new
-        {
-            sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "noarch",
-            toolchain = "rpmbuild", specPath = "hello-buildfarm.spec", priority = "normal",
-        });
-        var build = await farm.WaitForStateAsync(accepted.GetProperty("id").GetGuid(), "Completed", "Failed", "Cancelled", "TimedOut");
+        var (build, _) = await BuildSampleAsync(commitHash: null);
         Assert.Equal("Completed", build.GetProperty("state").GetString());
         var source = build.GetProperty("artifacts").EnumerateArray()
             .Single(a => a.GetProperty("name").GetString()!.EndsWith(".src.rpm", StringComparison.Ordinal));
@@ -78,17 +72,23 @@ public sealed class Building_through_the_whole_farm(Farm farm) : IClassFixture<F
     [Fact]
     public async Task HEAD_builds_the_tip_of_the_branch_and_the_build_shows_the_resolved_commit()
     {
-        var (url, commit) = farm.Repo(Sample);
-
-        var accepted = await farm.SubmitAsync(new
-        {
-            sourceRepository = url, branch = "main", commitHash = "HEAD", targetArchitecture = "noarch",
-            toolchain = "rpmbuild", specPath = "hello-buildfarm.spec",
-        });
-        var build = await farm.WaitForStateAsync(accepted.GetProperty("id").GetGuid(), "Completed", "Failed", "Cancelled", "TimedOut");
+        var (build, commit) = await BuildSampleAsync(commitHash: "HEAD");
 
         Assert.Equal("Completed", build.GetProperty("state").GetString());
         Assert.Equal(commit, build.GetProperty("commitHash").GetString());
+    }
+
+    /// <summary>Builds the sample package (its own commit when <paramref name="commitHash"/> is null) to its end; returns the build and the commit.</summary>
+    private async Task<(JsonElement Build, string Commit)> BuildSampleAsync(string? commitHash)
+    {
+        var (url, commit) = farm.Repo(Sample);
+        var accepted = await farm.SubmitAsync(new
+        {
+            sourceRepository = url, branch = "main", commitHash = commitHash ?? commit, targetArchitecture = "noarch",
+            toolchain = "rpmbuild", specPath = "hello-buildfarm.spec",
+        });
+        var build = await farm.WaitForStateAsync(accepted.GetProperty("id").GetGuid(), "Completed", "Failed", "Cancelled", "TimedOut");
+        return (build, commit);
     }
 
     [Fact]
