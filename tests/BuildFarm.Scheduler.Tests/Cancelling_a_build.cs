@@ -21,6 +21,38 @@ public sealed class Cancelling_a_build
     }
 
     [Fact]
+    public async Task A_cancel_that_overtakes_its_request_still_cancels_the_build()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var request = SagaHarness.Request();
+
+        await h.PublishAsync(new CancelBuild { BuildId = request.BuildId, RequestedBy = "alice" });
+        await h.PublishAsync(request);
+
+        var build = h.Instance(request.BuildId)!;
+        Assert.Equal("Cancelled", build.CurrentState);
+        Assert.Equal("cancelled by alice", build.Reason);
+        Assert.Equal(request.SourceRepository, build.SourceRepository);
+        Assert.Equal(request.SubmittedBy, build.SubmittedBy);
+        Assert.DoesNotContain(h.Harness.Published.Select<BuildQueued>(), m => m.Context.Message.BuildId == request.BuildId);
+        Assert.Single(h.Harness.Published.Select<BuildCancelled>(), m => m.Context.Message.BuildId == request.BuildId);
+    }
+
+    [Fact]
+    public async Task An_invalid_request_behind_its_cancel_is_still_rejected()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var request = SagaHarness.Request() with { TargetArchitecture = "pdp11" };
+
+        await h.PublishAsync(new CancelBuild { BuildId = request.BuildId, RequestedBy = "alice" });
+        await h.PublishAsync(request);
+
+        // Finalized: the PostgreSQL repository deletes the row, so the build reads as Rejected (the in-memory one keeps it as Final).
+        Assert.Equal("Final", h.Instance(request.BuildId)!.CurrentState);
+        Assert.Contains(h.Harness.Published.Select<BuildRejected>(), m => m.Context.Message.BuildId == request.BuildId);
+    }
+
+    [Fact]
     public async Task A_running_build_is_stopped_and_cancelled_when_the_worker_confirms()
     {
         await using var h = await SagaHarness.StartAsync();

@@ -40,7 +40,9 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Event(() => RunAccepted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
         Event(() => RunStarted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
         Event(() => RunFinished, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
-        Event(() => CancelRequested, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
+        // A cancel can overtake the request it cancels (they reach the saga by different paths): it then creates the
+        // build as Cancelled, and the request that follows fills in what was asked and queues nothing.
+        Event(() => CancelRequested, e => e.CorrelateById(c => c.Message.BuildId));
         Event(() => DeadlineReached, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
 
         OnUnhandledEvent(context =>
@@ -66,6 +68,25 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                             .Then(c => Accept(c.Saga, c.Message, time.GetUtcNow()))
                             .TransitionTo(Queued)
                             .Publish(c => Queue(c.Saga))),
+                    invalid => invalid
+                        .Publish(c => new BuildRejected
+                        {
+                            BuildId = c.Message.BuildId,
+                            Errors = validator.Validate(c.Message).Errors
+                                .Select(e => new FieldError(e.PropertyName, e.ErrorMessage)).ToList(),
+                            RejectedAt = time.GetUtcNow(),
+                        })
+                        .Finalize()),
+            When(CancelRequested)
+                .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message), "cancelled before its request arrived"))
+                .Then(c => c.Saga.CancelRequestedBy = c.Message.RequestedBy)
+                .TransitionTo(Cancelled)
+                .Publish(c => CancelledEvent(c.Saga)));
+
+        During(Cancelled,
+            When(Requested, c => c.Saga.SourceRepository.Length == 0)
+                .IfElse(c => validator.Validate(c.Message).IsValid,
+                    valid => valid.Then(c => CopyRequest(c.Saga, c.Message, time.GetUtcNow())),
                     invalid => invalid
                         .Publish(c => new BuildRejected
                         {
@@ -195,8 +216,9 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .Publish(c => CancelledEvent(c.Saga)),
             Ignore(CancelRequested));
 
+        During(Completed, Failed, TimedOut, Ignore(Requested));
         During(Completed, Failed, Cancelled, TimedOut,
-            Ignore(Requested), Ignore(Assigned), Ignore(CancelRequested), Ignore(DeadlineReached),
+            Ignore(Assigned), Ignore(CancelRequested), Ignore(DeadlineReached),
             Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
 
         During(Queued, Dispatched, Building, Cancelling, Ignore(Requested));
@@ -230,6 +252,13 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 
     private static void Accept(BuildState saga, BuildRequested request, DateTimeOffset now)
     {
+        CopyRequest(saga, request, now);
+        saga.QueuedAt = now;
+        saga.Record("Queued", now, "submitted");
+    }
+
+    private static void CopyRequest(BuildState saga, BuildRequested request, DateTimeOffset now)
+    {
         BuildPriorities.TryParse(request.Priority, out var priority);
         // Validated: every required field is present.
         saga.SourceRepository = request.SourceRepository!.Trim();
@@ -244,8 +273,6 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         saga.RequestedServerId = ServerIds.Normalise(request.ServerId);
         saga.SubmittedBy = string.IsNullOrWhiteSpace(request.SubmittedBy) ? "anonymous" : request.SubmittedBy;
         saga.SubmittedAt = request.SubmittedAt ?? now;
-        saga.QueuedAt = now;
-        saga.Record("Queued", now, "submitted");
     }
 
     private static BuildQueued Queue(BuildState saga) => new()
