@@ -8,6 +8,8 @@ public sealed record BuildLogAppended
 {
     public required Guid BuildId { get; init; }
     public required int Attempt { get; init; }
+    /// <summary>The build server running the attempt (only its Worker may send the batch).</summary>
+    public required string ServerId { get; init; }
     /// <summary>stdout, stderr, build or root.</summary>
     public required string Stream { get; init; }
     public required long Sequence { get; init; }

@@ -1,8 +1,10 @@
+using BuildFarm.ServiceDefaults.Bus;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -81,6 +83,9 @@ public static class Extensions
     {
         var uri = new Uri(builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI)."));
+        var busUser = BusUser(uri);
+        builder.Services.AddOptions<BusSenderOptions>().BindConfiguration(BusSenderOptions.SectionName);
+        builder.Services.TryAddSingleton<BusSenderPolicy>();
 
         builder.Services.AddMassTransit(x =>
         {
@@ -89,6 +94,11 @@ public static class Extensions
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.ConfigureRabbitMqHost(uri);
+                // Every message names its sender in user_id (RabbitMQ refuses one that names another user), and every
+                // consumer checks that its sender may send it.
+                cfg.ConfigureSend(send => send.UseSendExecute(ctx => StampSender(ctx, busUser)));
+                cfg.ConfigurePublish(publish => publish.UseExecute(ctx => StampSender(ctx, busUser)));
+                cfg.UseConsumeFilter(typeof(SenderCheckFilter<>), context);
                 cfg.ConfigureJsonSerializerOptions(options =>
                 {
                     options.Converters.Add(new LenientStringConverter());
@@ -127,6 +137,18 @@ public static class Extensions
         });
         return x;
     }
+
+    private static void StampSender(SendContext context, string user)
+    {
+        if (context.TryGetPayload<RabbitMqSendContext>(out var rabbit))
+        {
+            rabbit.BasicProperties.UserId = user;
+        }
+    }
+
+    /// <summary>The user an amqp:// URI connects as (RabbitMQ's default, guest, when it names none).</summary>
+    public static string BusUser(Uri uri) =>
+        uri.UserInfo.Split(':', 2) is [{ Length: > 0 } user, ..] ? Uri.UnescapeDataString(user) : "guest";
 
     /// <summary>Points a RabbitMQ bus at an amqp:// URI, user and password included.</summary>
     public static void ConfigureRabbitMqHost(this IRabbitMqBusFactoryConfigurator cfg, Uri uri)

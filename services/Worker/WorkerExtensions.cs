@@ -34,6 +34,9 @@ public static class WorkerExtensions
                 var options = context.GetRequiredService<IOptions<WorkerOptions>>().Value;
                 cfg.ReceiveEndpoint(options.QueueName, e =>
                 {
+                    // Builds and stops are sent to this server's queue, never published: only settings changes are bound to it.
+                    e.ConfigureConsumeTopology = false;
+                    e.Bind<Contracts.SettingsChanged>();
                     e.ConfigureConsumer<RunBuildConsumer>(context);
                     e.ConfigureConsumer<StopBuildRunConsumer>(context);
                     e.ConfigureConsumer<Consumers.ApplySettingsConsumer>(context);

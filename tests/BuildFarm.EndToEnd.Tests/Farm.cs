@@ -13,8 +13,12 @@ namespace BuildFarm.EndToEnd.Tests;
 public class Farm : IAsyncLifetime
 {
     private readonly Dictionary<string, string> environment = [];
+    private readonly Dictionary<string, Uri> busUsers = [];
     private string database = "";
     private Uri vhost = null!;
+
+    /// <summary>The farm's RabbitMQ virtual host, as guest (who may do anything there, as no farm user may).</summary>
+    public Uri VirtualHost => vhost;
 
     public string Temp { get; } = Directory.CreateTempSubdirectory("bf-e2e-").FullName;
     public string ServerId { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8];
@@ -38,7 +42,11 @@ public class Farm : IAsyncLifetime
         vhost = await TestServers.CreateVirtualHostAsync("e2e");
         var artifacts = Path.Combine(Temp, "artifacts");
         environment["ConnectionStrings__Postgres"] = database;
-        environment["ConnectionStrings__RabbitMq"] = vhost.ToString();
+        // Each service connects as its own RabbitMQ user with the permissions ./farm up gives it, and checks senders.
+        busUsers["Settings"] = await TestServers.BusUserAsync(vhost, "settings");
+        busUsers["Scheduler"] = await TestServers.BusUserAsync(vhost, "scheduler");
+        busUsers["Submission"] = await TestServers.BusUserAsync(vhost, "submission");
+        busUsers["Worker"] = await TestServers.BusUserAsync(vhost, "worker", ServerId);
         environment["ConnectionStrings__Redis"] = TestServers.Redis;
         environment["Semaphore__KeyPrefix"] = "bf-e2e-" + ServerId;
         environment["Auth__SigningKey"] = SigningKey;
@@ -81,11 +89,16 @@ public class Farm : IAsyncLifetime
     /// Starts a service with the settings it uses: the Worker, which runs strangers' build code, gets neither the
     /// database nor the key that signs the farm's tokens (as <c>./farm up</c> starts it).
     /// </summary>
-    public Task<ServiceProcess> StartAsync(string name) => ServiceProcess.StartAsync(name, name == "Worker"
-        ? environment.Where(e => !e.Key.StartsWith("Auth__", StringComparison.Ordinal)
-                && !e.Key.StartsWith("Farm__", StringComparison.Ordinal) && e.Key != "ConnectionStrings__Postgres")
-            .ToDictionary()
-        : environment);
+    public Task<ServiceProcess> StartAsync(string name)
+    {
+        var settings = name == "Worker"
+            ? environment.Where(e => !e.Key.StartsWith("Auth__", StringComparison.Ordinal)
+                    && !e.Key.StartsWith("Farm__", StringComparison.Ordinal) && e.Key != "ConnectionStrings__Postgres")
+                .ToDictionary()
+            : new Dictionary<string, string>(environment);
+        settings["ConnectionStrings__RabbitMq"] = busUsers[name].ToString();
+        return ServiceProcess.StartAsync(name, settings);
+    }
 
     /// <summary>An HTTP client for <paramref name="service"/> with a token for <paramref name="user"/> in <paramref name="role"/> (none when null).</summary>
     public HttpClient Client(ServiceProcess service, string user, string? role)

@@ -3,10 +3,12 @@ using BuildFarm.Domain;
 using BuildFarm.Scheduler;
 using BuildFarm.Scheduler.StateMachines;
 using BuildFarm.ServiceDefaults;
+using BuildFarm.ServiceDefaults.Bus;
 using FluentValidation;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BuildFarm.Scheduler.Tests;
@@ -42,6 +44,7 @@ public sealed class SagaHarness : IAsyncDisposable
             .AddSingleton(new SourcePolicy { AllowFileRepositories = false })
             .AddSingleton<IValidator<BuildRequested>, BuildRequestValidator>()
             .AddSingleton<FarmSettingsCache>()
+            .AddSingleton(new BusSenderPolicy(Options.Create(new BusSenderOptions { Check = false })))
             .AddSingleton<CountingQueueGauge>()
             .AddSingleton<Dispatch.IQueueGauge>(sp => sp.GetRequiredService<CountingQueueGauge>());
         services.AddOptions<SchedulerOptions>();

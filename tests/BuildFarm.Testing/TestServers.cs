@@ -47,6 +47,44 @@ public static class TestServers
         return builder.Uri;
     }
 
+    /// <summary>
+    /// Gives <paramref name="user"/> (a line of scripts/rabbitmq-permissions.tsv, as <c>./farm up</c> does; a Worker's
+    /// user is worker-SERVER) its permissions on the virtual host <paramref name="amqp"/> names; returns the amqp URI
+    /// that connects as that user. Users are global on the broker: each has one fixed test password.
+    /// </summary>
+    public static async Task<Uri> BusUserAsync(Uri amqp, string user, string? server = null)
+    {
+        var (configure, write, read) = BusPermissions(server is null ? user : "worker-{server}", server);
+        var name = server is null ? user : "worker-" + server.ToLowerInvariant();
+        var password = "test-" + name;
+        var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
+        using var http = ManagementClient();
+        var body = System.Text.Json.JsonSerializer.Serialize(new { password, tags = "" });
+        (await http.PutAsync($"api/users/{Uri.EscapeDataString(name)}", new StringContent(body, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        var permissions = System.Text.Json.JsonSerializer.Serialize(new { configure, write, read });
+        (await http.PutAsync($"api/permissions/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(name)}",
+            new StringContent(permissions, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        return new UriBuilder(amqp) { UserName = Uri.EscapeDataString(name), Password = Uri.EscapeDataString(password) }.Uri;
+    }
+
+    /// <summary>The configure, write and read expressions of one user in scripts/rabbitmq-permissions.tsv.</summary>
+    public static (string Configure, string Write, string Read) BusPermissions(string user, string? server = null)
+    {
+        foreach (var line in File.ReadLines(Path.Combine(Repository.Root, "scripts", "rabbitmq-permissions.tsv")))
+        {
+            var fields = line.Split('\t');
+            if (line.StartsWith('#') || fields.Length != 4 || fields[0] != user)
+            {
+                continue;
+            }
+            var escaped = System.Text.RegularExpressions.Regex.Escape(server?.ToLowerInvariant() ?? "");
+            return (fields[1].Replace("{server}", escaped, StringComparison.Ordinal),
+                fields[2].Replace("{server}", escaped, StringComparison.Ordinal),
+                fields[3].Replace("{server}", escaped, StringComparison.Ordinal));
+        }
+        throw new InvalidOperationException($"scripts/rabbitmq-permissions.tsv has no user {user}");
+    }
+
     /// <summary>Removes a virtual host made by <see cref="CreateVirtualHostAsync"/>.</summary>
     public static async Task DeleteVirtualHostAsync(Uri amqp)
     {

@@ -54,7 +54,7 @@ public sealed class Checking_out_from_the_repository_cache : IAsyncLifetime
         var request = TestWorker.Request(_repository.Url, commit);
         var options = _worker.Get<IOptions<WorkerOptions>>().Value;
         var workspace = _worker.Directories.Sub($"checkout-{Guid.NewGuid():N}");
-        await using var log = new LogPump(request.BuildId, request.Attempt, _worker.Events, TimeProvider.System, NullLogger.Instance);
+        await using var log = new LogPump(request.BuildId, request.Attempt, request.ServerId, _worker.Events, TimeProvider.System, NullLogger.Instance);
         using var sandbox = _worker.Get<BuildFarm.Worker.Sandboxing.BuildSandbox>().Open($"checkout-{Guid.NewGuid():N}", workspace);
         var context = new BuildContext(request, workspace, log, options, sandbox, CancellationToken.None);
         await _worker.Get<GitCheckout>().CheckoutAsync(context);

@@ -2,6 +2,7 @@ using BuildFarm.Contracts;
 using BuildFarm.Domain;
 using BuildFarm.Scheduler.Dispatch;
 using BuildFarm.ServiceDefaults;
+using BuildFarm.ServiceDefaults.Bus;
 using FluentValidation;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 {
     public BuildStateMachine(
         IValidator<BuildRequested> validator,
+        BusSenderPolicy senders,
         IQueueGauge queue,
         FarmSettingsCache settings,
         IOptions<SchedulerOptions> options,
@@ -65,7 +67,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                             })
                             .Finalize(),
                         room => room
-                            .Then(c => Accept(c.Saga, c.Message, time.GetUtcNow()))
+                            .Then(c => Accept(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow()))
                             .TransitionTo(Queued)
                             .Publish(c => Queue(c.Saga))),
                     invalid => invalid
@@ -86,7 +88,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         During(Cancelled,
             When(Requested, c => c.Saga.SourceRepository.Length == 0)
                 .IfElse(c => validator.Validate(c.Message).IsValid,
-                    valid => valid.Then(c => CopyRequest(c.Saga, c.Message, time.GetUtcNow())),
+                    valid => valid.Then(c => CopyRequest(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow())),
                     invalid => invalid
                         .Publish(c => new BuildRejected
                         {
@@ -250,14 +252,25 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
     /// <summary>The receive queue of one build server.</summary>
     public static Uri WorkerQueue(string serverId) => new($"queue:build-server-{serverId}");
 
-    private static void Accept(BuildState saga, BuildRequested request, DateTimeOffset now)
+    /// <summary>
+    /// The RabbitMQ user that sent a request through the bus door, or null for one from the gateway, which has
+    /// authenticated its submitter and stamped its time. A bus-door request cannot claim another submitter or an
+    /// earlier time: its build is recorded under its sender, submitted when the Scheduler received it.
+    /// </summary>
+    private static string? BusDoorSender(BusSenderPolicy senders, ConsumeContext context)
     {
-        CopyRequest(saga, request, now);
+        var sender = BusSender.Of(context);
+        return senders.IsGateway(sender) ? null : sender ?? "anonymous";
+    }
+
+    private static void Accept(BuildState saga, BuildRequested request, string? busDoorSender, DateTimeOffset now)
+    {
+        CopyRequest(saga, request, busDoorSender, now);
         saga.QueuedAt = now;
         saga.Record("Queued", now, "submitted");
     }
 
-    private static void CopyRequest(BuildState saga, BuildRequested request, DateTimeOffset now)
+    private static void CopyRequest(BuildState saga, BuildRequested request, string? busDoorSender, DateTimeOffset now)
     {
         BuildPriorities.TryParse(request.Priority, out var priority);
         // Validated: every required field is present.
@@ -271,8 +284,8 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         saga.SpecPath = string.IsNullOrWhiteSpace(request.SpecPath) ? null : request.SpecPath.Trim();
         saga.Priority = priority.ToName();
         saga.RequestedServerId = ServerIds.Normalise(request.ServerId);
-        saga.SubmittedBy = string.IsNullOrWhiteSpace(request.SubmittedBy) ? "anonymous" : request.SubmittedBy;
-        saga.SubmittedAt = request.SubmittedAt ?? now;
+        saga.SubmittedBy = busDoorSender ?? (string.IsNullOrWhiteSpace(request.SubmittedBy) ? "anonymous" : request.SubmittedBy);
+        saga.SubmittedAt = busDoorSender is null ? request.SubmittedAt ?? now : now;
     }
 
     private static BuildQueued Queue(BuildState saga) => new()

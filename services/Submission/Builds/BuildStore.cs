@@ -182,14 +182,22 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Stores a batch of log text (a batch seen before is ignored) and wakes live followers.</summary>
-    public async Task AppendLogAsync(BuildLogAppended batch, CancellationToken ct)
+    /// <summary>
+    /// Stores a batch of log text (a batch seen before is ignored) and wakes live followers. Only the server the
+    /// build's history shows holding that attempt may add to its log; a batch from any other is dropped (false).
+    /// </summary>
+    public async Task<bool> AppendLogAsync(BuildLogAppended batch, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            WITH stored AS (
+            WITH holder AS (
+                SELECT 1 FROM build_state
+                 WHERE correlation_id = $1
+                   AND data->'History' @> jsonb_build_array(jsonb_build_object('Attempt', $2, 'ServerId', $8::text))),
+            stored AS (
                 INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING build_id)
-            SELECT pg_notify('build_log', build_id::text) FROM stored
+                SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM holder)
+                ON CONFLICT DO NOTHING RETURNING build_id)
+            SELECT EXISTS (SELECT 1 FROM holder), (SELECT count(*) FROM (SELECT pg_notify('build_log', build_id::text) FROM stored) n)
             """);
         command.Parameters.AddWithValue(batch.BuildId);
         command.Parameters.AddWithValue(batch.Attempt);
@@ -198,7 +206,9 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue(batch.Offset);
         command.Parameters.AddWithValue(batch.Text.Replace("\0", "", StringComparison.Ordinal));
         command.Parameters.AddWithValue(batch.At);
-        await command.ExecuteNonQueryAsync(ct);
+        command.Parameters.AddWithValue(batch.ServerId ?? "");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) && reader.GetBoolean(0);
     }
 
     /// <summary>

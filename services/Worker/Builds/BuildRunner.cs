@@ -179,7 +179,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
     {
         var request = run.Request;
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["BuildId"] = request.BuildId, ["Attempt"] = request.Attempt });
-        var log = new LogPump(request.BuildId, request.Attempt, _events, _time, _logger);
+        var log = new LogPump(request.BuildId, request.Attempt, _options.ServerId, _events, _time, _logger);
         RunResult result;
         long? fencingToken = null;
         IReadOnlyList<Artifact> artifacts = [];

@@ -18,6 +18,7 @@ internal sealed class LogPump : IAsyncDisposable
 
     private readonly Guid _buildId;
     private readonly int _attempt;
+    private readonly string _serverId;
     private readonly IBuildEvents _events;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -25,8 +26,9 @@ internal sealed class LogPump : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _flusher;
 
-    public LogPump(Guid buildId, int attempt, IBuildEvents events, TimeProvider time, ILogger logger)
+    public LogPump(Guid buildId, int attempt, string serverId, IBuildEvents events, TimeProvider time, ILogger logger)
     {
+        _serverId = serverId;
         _logger = logger;
         _buildId = buildId;
         _attempt = attempt;
@@ -176,6 +178,7 @@ internal sealed class LogPump : IAsyncDisposable
             {
                 BuildId = pump._buildId,
                 Attempt = pump._attempt,
+                ServerId = pump._serverId,
                 Stream = name,
                 Sequence = _sequence + 1,
                 Offset = _offset,
