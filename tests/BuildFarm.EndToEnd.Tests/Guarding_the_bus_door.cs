@@ -1,0 +1,104 @@
+using System.Net;
+using System.Text.Json;
+using BuildFarm.Contracts;
+
+namespace BuildFarm.EndToEnd.Tests;
+
+/// <summary>
+/// The bus as its users see it: every service and build server is its own RabbitMQ user, other services get the
+/// publisher user, and what a user may publish is checked by RabbitMQ (permissions, user_id) and by the farm
+/// (which sender may send which message, for which server).
+/// </summary>
+public sealed class Guarding_the_bus_door(SlowMockFarm farm) : IClassFixture<SlowMockFarm>
+{
+    private const string Commit = "0123456789abcdef0123456789abcdef01234567";
+
+    [Theory]
+    [InlineData(nameof(DispatchBuild))]
+    [InlineData(nameof(CancelBuild))]
+    [InlineData(nameof(BuildRunFinished))]
+    [InlineData(nameof(SettingsChanged))]
+    public async Task The_publisher_user_may_publish_build_requests_and_nothing_else(string messageType)
+    {
+        await using (var guest = await RawBus.ConnectAsync(farm.VirtualHost))
+        {
+            await guest.DeclareAsync(messageType);
+        }
+        await using var publisher = await RawBus.ConnectAsync(await TestServers.BusUserAsync(farm.VirtualHost, "publisher"));
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => publisher.PublishAsync(messageType, new { buildId = Guid.NewGuid() }));
+
+        Assert.Contains("ACCESS_REFUSED", refused.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_through_the_bus_door_is_recorded_under_its_sender_at_the_time_it_arrived()
+    {
+        await using var publisher = await RawBus.ConnectAsync(await TestServers.BusUserAsync(farm.VirtualHost, "publisher"));
+        var id = Guid.NewGuid();
+
+        await publisher.PublishAsync(nameof(BuildRequested), new
+        {
+            buildId = id, sourceRepository = "https://example.invalid/door.git", branch = "main", commitHash = Commit,
+            targetArchitecture = "s390x", toolchain = "rpmbuild", priority = "low",
+            submittedBy = "alice", submittedAt = DateTimeOffset.UtcNow.AddDays(-3),
+        });
+
+        var build = await WaitForBuildAsync(id);
+        Assert.Equal("publisher", build.GetProperty("submittedBy").GetString());
+        Assert.InRange(build.GetProperty("submittedAt").GetDateTimeOffset(), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow.AddMinutes(1));
+    }
+
+    [Fact]
+    public async Task Reports_and_cancels_forged_by_other_users_change_nothing()
+    {
+        var (url, commit) = farm.Repo(Path.Combine(Repository.Root, "samples", "hello-buildfarm"));
+        var id = (await farm.SubmitAsync(new
+        {
+            sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "x86_64", toolchain = "mock:fedora-40-x86_64",
+        })).GetProperty("id").GetGuid();
+        await farm.WaitForStateAsync(id, "Building");
+        await using var intruder = await RawBus.ConnectAsync(await TestServers.BusUserAsync(farm.VirtualHost, "worker", "intruder"));
+        await using var publisher = await RawBus.ConnectAsync(await TestServers.BusUserAsync(farm.VirtualHost, "publisher"));
+        object Finished(string serverId) => new
+        {
+            buildId = id, attempt = 1, serverId, outcome = (int)BuildRunOutcome.Succeeded, exitCode = 0, finishedAt = DateTimeOffset.UtcNow,
+            artifacts = new[] { new { name = "forged-1.0-1.x86_64.rpm", size = 4, sha256 = new string('0', 64), kind = "binary" } },
+        };
+
+        // Another build server's user speaking for the server that runs the build: the Scheduler refuses the sender.
+        await intruder.PublishAsync(nameof(BuildRunFinished), Finished(farm.ServerId));
+        // In its own name, for an attempt its server does not hold: the saga ignores it.
+        await intruder.PublishAsync(nameof(BuildRunFinished), Finished("intruder"));
+        // Claiming to be the right server's user: RabbitMQ refuses a user_id that is not the connection's.
+        var impersonation = await Assert.ThrowsAnyAsync<Exception>(() =>
+            intruder.PublishAsync(nameof(BuildRunFinished), Finished(farm.ServerId), userId: "worker-" + farm.ServerId));
+        Assert.Contains("PRECONDITION_FAILED", impersonation.ToString(), StringComparison.Ordinal);
+        // A cancel in a build request's envelope, through the one exchange the publisher may write: refused by the Scheduler.
+        await publisher.PublishAsync(nameof(CancelBuild), new { buildId = id, requestedBy = "alice" }, exchangeType: nameof(BuildRequested));
+
+        var build = await farm.WaitForStateAsync(id, "Completed", "Failed", "Cancelled", "TimedOut");
+        Assert.Equal("Completed", build.GetProperty("state").GetString());
+        var artifacts = build.GetProperty("artifacts").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToList();
+        Assert.DoesNotContain("forged-1.0-1.x86_64.rpm", artifacts);
+        Assert.Contains(artifacts, a => a!.EndsWith(".src.rpm", StringComparison.Ordinal));
+        Assert.Equal(["Queued", "Dispatched", "Building", "Completed"],
+            build.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("state").GetString()).ToList());
+    }
+
+    private async Task<JsonElement> WaitForBuildAsync(Guid id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            var response = await farm.Http.GetAsync($"/api/v1/builds/{id}");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail($"build {id} was not recorded\n{farm.Logs()}");
+        return default;
+    }
+}
