@@ -50,6 +50,35 @@ public sealed class Guarding_the_bus_door(SlowMockFarm farm) : IClassFixture<Slo
     }
 
     [Fact]
+    public async Task The_publisher_hears_whether_its_request_was_queued_or_rejected_on_a_queue_of_its_own()
+    {
+        var publisherUri = await TestServers.BusUserAsync(farm.VirtualHost, "publisher");
+        await using var publisher = await RawBus.ConnectAsync(publisherUri);
+        var replies = "publisher.replies-" + Guid.NewGuid().ToString("N")[..8];
+        await publisher.DeclareQueueAsync(replies);
+        var address = new Uri($"rabbitmq://{publisherUri.Host}{publisherUri.AbsolutePath}/{replies}");
+        var queued = Guid.NewGuid();
+        var invalid = Guid.NewGuid();
+        object Request(Guid id, string repository) => new
+        {
+            buildId = id, sourceRepository = repository, branch = "main", commitHash = Commit,
+            targetArchitecture = "s390x", toolchain = "rpmbuild", priority = "low",
+        };
+
+        await publisher.PublishAsync(nameof(BuildRequested), Request(queued, "https://example.invalid/queued.git"), responseAddress: address);
+        await publisher.PublishAsync(nameof(BuildRequested), Request(invalid, "ext::sh -c reboot"), responseAddress: address);
+
+        var answers = new List<(string[] Types, JsonElement Message)>();
+        for (var i = 0; i < 2 && await publisher.ReceiveAsync(replies, TimeSpan.FromSeconds(30)) is { } answer; i++)
+        {
+            answers.Add(answer);
+        }
+        Assert.Contains(answers, a => a.Types.Contains("urn:message:BuildFarm.Contracts:BuildQueued") && a.Message.GetProperty("buildId").GetGuid() == queued);
+        Assert.Contains(answers, a => a.Types.Contains("urn:message:BuildFarm.Contracts:BuildRejected") && a.Message.GetProperty("buildId").GetGuid() == invalid
+            && a.Message.GetProperty("errors")[0].GetProperty("field").GetString() == "sourceRepository");
+    }
+
+    [Fact]
     public async Task Reports_and_cancels_forged_by_other_users_change_nothing()
     {
         var (url, commit) = farm.Repo(Path.Combine(Repository.Root, "samples", "hello-buildfarm"));

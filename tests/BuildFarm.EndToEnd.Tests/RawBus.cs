@@ -37,12 +37,13 @@ public sealed class RawBus : IAsyncDisposable
     /// <paramref name="exchangeType"/> (the same type unless given), with user_id <paramref name="userId"/> (this
     /// connection's user unless given), and waits for the broker's confirm.
     /// </summary>
-    public async Task PublishAsync(string messageType, object message, string? exchangeType = null, string? userId = null)
+    public async Task PublishAsync(string messageType, object message, string? exchangeType = null, string? userId = null, Uri? responseAddress = null)
     {
         var envelope = new
         {
             messageId = Guid.NewGuid(),
             messageType = new[] { "urn:message:BuildFarm.Contracts:" + messageType },
+            responseAddress,
             message,
             sentTime = DateTimeOffset.UtcNow,
         };
@@ -55,6 +56,32 @@ public sealed class RawBus : IAsyncDisposable
         };
         var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(envelope, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
         await channel.BasicPublishAsync("BuildFarm.Contracts:" + (exchangeType ?? messageType), "", false, properties, body);
+    }
+
+    /// <summary>A durable fanout exchange and a queue of this name, bound, as MassTransit would declare a receive endpoint.</summary>
+    public async Task DeclareQueueAsync(string name)
+    {
+        await channel.ExchangeDeclareAsync(name, ExchangeType.Fanout, durable: true, autoDelete: false);
+        await channel.QueueDeclareAsync(name, durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync(name, name, "");
+    }
+
+    /// <summary>The next message on <paramref name="queue"/> within <paramref name="timeout"/>: its message types and body.</summary>
+    public async Task<(string[] Types, JsonElement Message)?> ReceiveAsync(string queue, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var delivery = await channel.BasicGetAsync(queue, autoAck: true);
+            if (delivery is not null)
+            {
+                var envelope = JsonDocument.Parse(delivery.Body.ToArray()).RootElement;
+                return ([.. envelope.GetProperty("messageType").EnumerateArray().Select(t => t.GetString()!)],
+                    envelope.GetProperty("message").Clone());
+            }
+            await Task.Delay(50);
+        }
+        return null;
     }
 
     public async ValueTask DisposeAsync()

@@ -59,25 +59,17 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .IfElse(c => validator.Validate(c.Message).IsValid,
                     valid => valid.IfElseAsync(async c => await queue.QueuedAsync(c.CancellationToken) >= settings.Current.MaxQueueSize,
                         full => full
-                            .Publish(c => new BuildRejected
-                            {
-                                BuildId = c.Message.BuildId,
-                                Errors = [new FieldError("queue", $"queue full: it holds its maximum of {settings.Current.MaxQueueSize} builds")],
-                                RejectedAt = time.GetUtcNow(),
-                            })
+                            .Publish(c => QueueFull(c.Message, settings, time))
+                            .ThenAsync(c => ReplyToBusDoorAsync(c, senders, QueueFull(c.Message, settings, time)))
                             .Finalize(),
                         room => room
                             .Then(c => Accept(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow()))
                             .TransitionTo(Queued)
-                            .Publish(c => Queue(c.Saga))),
+                            .Publish(c => Queue(c.Saga))
+                            .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Queue(c.Saga)))),
                     invalid => invalid
-                        .Publish(c => new BuildRejected
-                        {
-                            BuildId = c.Message.BuildId,
-                            Errors = validator.Validate(c.Message).Errors
-                                .Select(e => new FieldError(e.PropertyName, e.ErrorMessage)).ToList(),
-                            RejectedAt = time.GetUtcNow(),
-                        })
+                        .Publish(c => Invalid(c.Message, validator, time))
+                        .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Invalid(c.Message, validator, time)))
                         .Finalize()),
             When(CancelRequested)
                 .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message), "cancelled before its request arrived"))
@@ -90,13 +82,8 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .IfElse(c => validator.Validate(c.Message).IsValid,
                     valid => valid.Then(c => CopyRequest(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow())),
                     invalid => invalid
-                        .Publish(c => new BuildRejected
-                        {
-                            BuildId = c.Message.BuildId,
-                            Errors = validator.Validate(c.Message).Errors
-                                .Select(e => new FieldError(e.PropertyName, e.ErrorMessage)).ToList(),
-                            RejectedAt = time.GetUtcNow(),
-                        })
+                        .Publish(c => Invalid(c.Message, validator, time))
+                        .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Invalid(c.Message, validator, time)))
                         .Finalize()));
 
         During(Queued,
@@ -262,6 +249,39 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         var sender = BusSender.Of(context);
         return senders.IsGateway(sender) ? null : sender ?? "anonymous";
     }
+
+    private static BuildRejected QueueFull(BuildRequested request, FarmSettingsCache settings, TimeProvider time) => new()
+    {
+        BuildId = request.BuildId,
+        Errors = [new FieldError("queue", $"queue full: it holds its maximum of {settings.Current.MaxQueueSize} builds")],
+        RejectedAt = time.GetUtcNow(),
+    };
+
+    private static BuildRejected Invalid(BuildRequested request, IValidator<BuildRequested> validator, TimeProvider time) => new()
+    {
+        BuildId = request.BuildId,
+        Errors = validator.Validate(request).Errors.Select(e => new FieldError(e.PropertyName, e.ErrorMessage)).ToList(),
+        RejectedAt = time.GetUtcNow(),
+    };
+
+    /// <summary>
+    /// A bus-door request that names a response address of its sender's own (an exchange named publisher.…, the
+    /// only ones the publisher user may read) is answered there with what became of it: <see cref="BuildQueued"/>
+    /// or <see cref="BuildRejected"/>. Requests from the gateway, and addresses elsewhere, get no answer.
+    /// </summary>
+    private static async Task ReplyToBusDoorAsync<T>(BehaviorContext<BuildState, BuildRequested> context, BusSenderPolicy senders, T reply)
+        where T : class
+    {
+        if (BusDoorSender(senders, context) is null || context.ResponseAddress is not { } address
+            || !address.AbsolutePath.Split('/')[^1].StartsWith(PublisherReplyPrefix, StringComparison.Ordinal))
+        {
+            return;
+        }
+        var endpoint = await context.GetSendEndpoint(address);
+        await endpoint.Send(reply, context.CancellationToken);
+    }
+
+    private const string PublisherReplyPrefix = "publisher.";
 
     private static void Accept(BuildState saga, BuildRequested request, string? busDoorSender, DateTimeOffset now)
     {
