@@ -33,6 +33,8 @@ public static class Extensions
         where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
+        // Npgsql logs every command it runs at Information: the services' logs would hold little else.
+        builder.Logging.AddFilter("Npgsql.Command", LogLevel.Warning);
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
         return builder;
@@ -99,6 +101,9 @@ public static class Extensions
                 cfg.ConfigureSend(send => send.UseSendExecute(ctx => StampSender(ctx, busUser)));
                 cfg.ConfigurePublish(publish => publish.UseExecute(ctx => StampSender(ctx, busUser)));
                 cfg.UseConsumeFilter(typeof(SenderCheckFilter<>), context);
+                // A failed message goes to its queue's _error queue; nothing subscribes to Fault<T> events, and no
+                // service may write their exchanges.
+                cfg.ConnectEndpointConfigurationObserver(new NoFaultEvents());
                 cfg.ConfigureJsonSerializerOptions(options =>
                 {
                     options.Converters.Add(new LenientStringConverter());
@@ -136,6 +141,12 @@ public static class Extensions
             e.Temporary = true;
         });
         return x;
+    }
+
+    private sealed class NoFaultEvents : IEndpointConfigurationObserver
+    {
+        public void EndpointConfigured<T>(T configurator)
+            where T : IReceiveEndpointConfigurator => configurator.PublishFaults = false;
     }
 
     private static void StampSender(SendContext context, string user)

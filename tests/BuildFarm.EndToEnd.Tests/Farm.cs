@@ -119,6 +119,15 @@ public class Farm : IAsyncLifetime
         Scheduler = await StartAsync("Scheduler");
     }
 
+    /// <summary>Kills the Worker as kill -9 would; <see cref="StartWorkerAsync"/> starts a new one on the same server id.</summary>
+    public async Task KillWorkerAsync()
+    {
+        await Worker.KillAsync();
+        await Worker.DisposeAsync();
+    }
+
+    public async Task StartWorkerAsync() => Worker = await StartAsync("Worker");
+
     /// <summary>A bare git repository made from a folder under samples/ (or any folder); returns its URL and commit.</summary>
     public (string Url, string Commit) Repo(string sourceDir)
     {

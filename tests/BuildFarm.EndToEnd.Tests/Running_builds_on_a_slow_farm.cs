@@ -33,6 +33,25 @@ public sealed class Running_builds_on_a_slow_farm(SlowMockFarm farm) : IClassFix
     }
 
     [Fact]
+    public async Task A_build_whose_server_died_is_declared_lost_by_the_scheduler_and_built_again()
+    {
+        var id = (await farm.SubmitAsync(MockBuild())).GetProperty("id").GetGuid();
+        await farm.WaitForStateAsync(id, "Building");
+
+        await farm.KillWorkerAsync();
+        // Three missed heartbeats later the Scheduler reports the attempt lost in the server's name (a sender it allows
+        // only for that) and queues the build again.
+        var requeued = await farm.WaitForStateAsync(id, "Queued", "Failed");
+        await farm.StartWorkerAsync();
+
+        Assert.Equal("Queued", requeued.GetProperty("state").GetString());
+        Assert.Contains("build server lost", requeued.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        var build = await farm.WaitForStateAsync(id, "Completed", "Failed", "Cancelled", "TimedOut");
+        Assert.Equal("Completed", build.GetProperty("state").GetString());
+        Assert.Equal(2, build.GetProperty("attempt").GetInt32());
+    }
+
+    [Fact]
     public async Task Cancelling_a_running_build_stops_it_and_it_ends_cancelled()
     {
         var id = (await farm.SubmitAsync(MockBuild())).GetProperty("id").GetGuid();

@@ -7,7 +7,8 @@ namespace BuildFarm.ServiceDefaults.Bus;
 /// Which sender may send each of the farm's messages: the one place that says so. Worker reports must come
 /// from the user of the server they name (the saga then checks that the server holds the attempt); the
 /// Scheduler's orders from the Scheduler; settings from Settings; cancels from the gateway, which checks who
-/// asks. <see cref="BuildRequested"/> may come from anyone (the bus door): the saga records such a build
+/// asks; the Scheduler may also end an attempt as an infrastructure failure (its server was lost).
+/// <see cref="BuildRequested"/> may come from anyone (the bus door): the saga records such a build
 /// under its sender. A message type not named here is refused.
 /// </summary>
 public sealed class BusSenderPolicy(IOptions<BusSenderOptions> options)
@@ -36,7 +37,9 @@ public sealed class BusSenderPolicy(IOptions<BusSenderOptions> options)
             SettingsChanged or ConcurrencyLimitChanged => Is(sender, o.Settings),
             BuildRunAccepted m => IsWorker(sender, m.ServerId),
             BuildRunStarted m => IsWorker(sender, m.ServerId),
-            BuildRunFinished m => IsWorker(sender, m.ServerId),
+            // The Scheduler reports an attempt on a server that stopped answering as lost, in that server's name.
+            BuildRunFinished m => IsWorker(sender, m.ServerId)
+                || Is(sender, o.Scheduler) && m.Outcome == BuildRunOutcome.InfrastructureFailed,
             BuildServerHeartbeat m => IsWorker(sender, m.ServerId),
             BuildLogAppended m => IsWorker(sender, m.ServerId),
             GetFarmSettings => IsService(sender),
