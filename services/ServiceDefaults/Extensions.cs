@@ -103,7 +103,7 @@ public static class Extensions
                 cfg.UseConsumeFilter(typeof(SenderCheckFilter<>), context);
                 // A failed message goes to its queue's _error queue; nothing subscribes to Fault<T> events, and no
                 // service may write their exchanges.
-                cfg.ConnectEndpointConfigurationObserver(new NoFaultEvents());
+                cfg.ConnectEndpointConfigurationObserver(new EndpointDefaults(busUser));
                 cfg.ConfigureJsonSerializerOptions(options =>
                 {
                     options.Converters.Add(new LenientStringConverter());
@@ -143,10 +143,15 @@ public static class Extensions
         return x;
     }
 
-    private sealed class NoFaultEvents : IEndpointConfigurationObserver
+    /// <summary>Every receive endpoint: no Fault events, and failed or unconsumed messages moved as this service's user.</summary>
+    private sealed class EndpointDefaults(string busUser) : IEndpointConfigurationObserver
     {
         public void EndpointConfigured<T>(T configurator)
-            where T : IReceiveEndpointConfigurator => configurator.PublishFaults = false;
+            where T : IReceiveEndpointConfigurator
+        {
+            configurator.PublishFaults = false;
+            SenderSafeMove.Configure(configurator, busUser);
+        }
     }
 
     private static void StampSender(SendContext context, string user)

@@ -113,6 +113,40 @@ public sealed class Guarding_the_bus_door(SlowMockFarm farm) : IClassFixture<Slo
         Assert.Contains(artifacts, a => a!.EndsWith(".src.rpm", StringComparison.Ordinal));
         Assert.Equal(["Queued", "Dispatched", "Building", "Completed"],
             build.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("state").GetString()).ToList());
+        // The refused messages wait in the saga endpoint's _skipped queue for operators to see.
+        await WaitForMessagesAsync("build-state_skipped", 2);
+    }
+
+    [Fact]
+    public async Task A_message_from_another_user_that_fails_is_kept_in_the_error_queue_not_delivered_again_and_again()
+    {
+        await using var worker = await RawBus.ConnectAsync(await TestServers.BusUserAsync(farm.VirtualHost, "worker", "broken"));
+
+        // A log batch without its text: the consumer fails on it, and the message is moved to store-build-log_error as
+        // Submission's user (a copy that kept the worker's user_id would be refused by RabbitMQ, and the message redelivered).
+        await worker.PublishAsync(nameof(BuildLogAppended), new
+        {
+            buildId = Guid.NewGuid(), attempt = 1, serverId = "broken", stream = "stdout", sequence = 1, offset = 0, text = (string?)null, at = DateTimeOffset.UtcNow,
+        });
+
+        await WaitForMessagesAsync("store-build-log_error", 1);
+    }
+
+    /// <summary>Waits until <paramref name="queue"/> holds at least <paramref name="count"/> messages (the broker's figures lag a few seconds).</summary>
+    private async Task WaitForMessagesAsync(string queue, long count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        IReadOnlyList<(string Name, long Messages)> queues = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            queues = await TestServers.QueuesAsync(farm.VirtualHost);
+            if (queues.Any(q => q.Name == queue && q.Messages >= count))
+            {
+                return;
+            }
+            await Task.Delay(500);
+        }
+        Assert.Fail($"{queue} did not hold {count} messages: {string.Join(", ", queues)}\n{farm.Logs()}");
     }
 
     private async Task<JsonElement> WaitForBuildAsync(Guid id)
