@@ -25,8 +25,6 @@ bus_api() { # METHOD PATH [JSON]: the management API as admin; prints the HTTP s
     -H 'content-type: application/json' ${body:+--data-binary "$body"} "http://127.0.0.1:$AMQP_MGMT_PORT/api/$2"
 }
 
-json_string() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
-
 # bus_users SERVER_ID: creates or updates every user and its permissions on the default virtual host.
 bus_users() {
   local server=$1 code
@@ -40,18 +38,35 @@ bus_users() {
       rabbitmqctl -q set_permissions -p / admin '.*' '.*' '.*' >/dev/null ) || die "could not create the RabbitMQ admin user"
     for _ in $(seq 50); do [ "$(bus_api GET whoami)" = 200 ] && break; sleep 0.2; done
   fi
-  local escaped user configure write read name
-  escaped=$(python3 -c 'import re,sys; print(re.escape(sys.argv[1].lower()))' "$server")
-  while IFS=$'\t' read -r user configure write read; do
-    case $user in ''|'#'*) continue ;; esac
-    name=${user//\{server\}/${server,,}}
-    configure=${configure//\{server\}/$escaped} write=${write//\{server\}/$escaped} read=${read//\{server\}/$escaped}
-    code=$(bus_api PUT "users/$name" "{\"password\":$(json_string "$(bus_secret "$name")"),\"tags\":\"\"}")
+  local tsv=$ROOT/scripts/rabbitmq-permissions.tsv name user_json permissions_json users=0 made=0
+  while IFS=$'\t' read -r name _; do
+    case $name in ''|'#'*) continue ;; esac
+    bus_secret "${name//\{server\}/${server,,}}" >/dev/null
+    users=$((users + 1))
+  done <"$tsv"
+  # One pass turns the permissions file into the management API's bodies: name, user, permissions.
+  while IFS=$'\t' read -r name user_json permissions_json; do
+    code=$(bus_api PUT "users/$name" "$user_json")
     case $code in 201|204) ;; *) die "RabbitMQ refused user $name (HTTP $code)" ;; esac
-    code=$(bus_api PUT "permissions/%2F/$name" \
-      "{\"configure\":$(json_string "$configure"),\"write\":$(json_string "$write"),\"read\":$(json_string "$read")}")
+    code=$(bus_api PUT "permissions/%2F/$name" "$permissions_json")
     case $code in 201|204) ;; *) die "RabbitMQ refused the permissions of $name (HTTP $code)" ;; esac
-  done <"$ROOT/scripts/rabbitmq-permissions.tsv"
+    made=$((made + 1))
+  done < <(python3 - "$server" "$FARM_HOME/secrets/rabbitmq" "$tsv" <<'PY'
+import json, os, re, sys
+server, secrets, tsv = sys.argv[1].lower(), sys.argv[2], sys.argv[3]
+for line in open(tsv):
+    line = line.rstrip("\n")
+    if not line or line.startswith("#"):
+        continue
+    user, *rights = line.split("\t")
+    name = user.replace("{server}", server)
+    configure, write, read = (r.replace("{server}", re.escape(server)) for r in rights)
+    password = open(os.path.join(secrets, name)).read().strip()
+    print(name, json.dumps({"password": password, "tags": ""}),
+          json.dumps({"configure": configure, "write": write, "read": read}), sep="\t")
+PY
+)
+  [ "$made" = "$users" ] || die "only $made of the $users RabbitMQ users in $tsv were set up"
   code=$(bus_api DELETE users/guest)
   case $code in 204|404) ;; *) die "could not remove RabbitMQ's guest user (HTTP $code)" ;; esac
 }

@@ -86,7 +86,10 @@ public static class Extensions
         var uri = new Uri(builder.Configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not set (an amqp:// URI)."));
         var busUser = BusUser(uri);
-        builder.Services.AddOptions<BusSenderOptions>().BindConfiguration(BusSenderOptions.SectionName);
+        builder.Services.AddOptions<BusSenderOptions>().BindConfiguration(BusSenderOptions.SectionName)
+            .Validate(o => !o.Check || new[] { o.Submission, o.Scheduler, o.Settings, o.WorkerPrefix }.All(n => !string.IsNullOrWhiteSpace(n)),
+                "Bus:Senders needs the user names of Submission, the Scheduler, Settings and the Worker prefix.")
+            .ValidateOnStart();
         builder.Services.TryAddSingleton<BusSenderPolicy>();
 
         builder.Services.AddMassTransit(x =>

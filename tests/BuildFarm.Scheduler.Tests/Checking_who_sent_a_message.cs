@@ -19,6 +19,9 @@ public sealed class Checking_who_sent_a_message
     public void A_build_server_speaks_only_for_itself()
     {
         Assert.True(Policy.Allows("worker-b1", Finished("b1")));
+        // Server ids are case-insensitive: B1's queue and RabbitMQ user are build-server-b1 and worker-b1.
+        Assert.True(Policy.Allows("worker-b1", Finished("B1")));
+        Assert.False(Policy.Allows("worker-B1", Finished("B1")));
         Assert.False(Policy.Allows("worker-b2", Finished("b1")));
         Assert.False(Policy.Allows("worker-b1", Finished("b1x")));
         Assert.False(Policy.Allows("publisher", Finished("b1")));

@@ -41,8 +41,7 @@ public static class TestServers
         var name = $"{prefix}-{Guid.NewGuid():N}";
         using var http = ManagementClient();
         (await http.PutAsync($"api/vhosts/{Uri.EscapeDataString(name)}", null)).EnsureSuccessStatusCode();
-        var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
-        (await http.PutAsync($"api/permissions/{Uri.EscapeDataString(name)}/guest", permissions)).EnsureSuccessStatusCode();
+        await PutAsync(http, $"api/permissions/{Uri.EscapeDataString(name)}/guest", new { configure = ".*", write = ".*", read = ".*" });
         var builder = new UriBuilder(RabbitMq) { Path = "/" + Uri.EscapeDataString(name) };
         return builder.Uri;
     }
@@ -59,11 +58,8 @@ public static class TestServers
         var password = "test-" + name;
         var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
         using var http = ManagementClient();
-        var body = System.Text.Json.JsonSerializer.Serialize(new { password, tags = "" });
-        (await http.PutAsync($"api/users/{Uri.EscapeDataString(name)}", new StringContent(body, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
-        var permissions = System.Text.Json.JsonSerializer.Serialize(new { configure, write, read });
-        (await http.PutAsync($"api/permissions/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(name)}",
-            new StringContent(permissions, Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        await PutAsync(http, $"api/users/{Uri.EscapeDataString(name)}", new { password, tags = "" });
+        await PutAsync(http, $"api/permissions/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(name)}", new { configure, write, read });
         return new UriBuilder(amqp) { UserName = Uri.EscapeDataString(name), Password = Uri.EscapeDataString(password) }.Uri;
     }
 
@@ -112,6 +108,10 @@ public static class TestServers
         await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
         await command.ExecuteNonQueryAsync();
     }
+
+    private static async Task PutAsync(HttpClient http, string path, object body) =>
+        (await http.PutAsync(path, new StringContent(System.Text.Json.JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")))
+            .EnsureSuccessStatusCode();
 
     private static HttpClient ManagementClient()
     {

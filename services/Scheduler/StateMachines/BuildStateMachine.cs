@@ -59,17 +59,14 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .IfElse(c => validator.Validate(c.Message).IsValid,
                     valid => valid.IfElseAsync(async c => await queue.QueuedAsync(c.CancellationToken) >= settings.Current.MaxQueueSize,
                         full => full
-                            .Publish(c => QueueFull(c.Message, settings, time))
-                            .ThenAsync(c => ReplyToBusDoorAsync(c, senders, QueueFull(c.Message, settings, time)))
+                            .ThenAsync(c => PublishAndAnswerAsync(c, senders, QueueFull(c.Message, settings, time)))
                             .Finalize(),
                         room => room
                             .Then(c => Accept(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow()))
                             .TransitionTo(Queued)
-                            .Publish(c => Queue(c.Saga))
-                            .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Queue(c.Saga)))),
+                            .ThenAsync(c => PublishAndAnswerAsync(c, senders, Queue(c.Saga)))),
                     invalid => invalid
-                        .Publish(c => Invalid(c.Message, validator, time))
-                        .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Invalid(c.Message, validator, time)))
+                        .ThenAsync(c => PublishAndAnswerAsync(c, senders, Invalid(c.Message, validator, time)))
                         .Finalize()),
             When(CancelRequested)
                 .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message), "cancelled before its request arrived"))
@@ -82,8 +79,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 .IfElse(c => validator.Validate(c.Message).IsValid,
                     valid => valid.Then(c => CopyRequest(c.Saga, c.Message, BusDoorSender(senders, c), time.GetUtcNow())),
                     invalid => invalid
-                        .Publish(c => Invalid(c.Message, validator, time))
-                        .ThenAsync(c => ReplyToBusDoorAsync(c, senders, Invalid(c.Message, validator, time)))
+                        .ThenAsync(c => PublishAndAnswerAsync(c, senders, Invalid(c.Message, validator, time)))
                         .Finalize()));
 
         During(Queued,
@@ -265,20 +261,21 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
     };
 
     /// <summary>
-    /// A bus-door request that names a response address of its sender's own (an exchange named publisher.…, the
-    /// only ones the publisher user may read) is answered there with what became of it: <see cref="BuildQueued"/>
-    /// or <see cref="BuildRejected"/>. Requests from the gateway, and addresses elsewhere, get no answer.
+    /// Publishes what became of a request (<see cref="BuildQueued"/> or <see cref="BuildRejected"/>) and, for a bus-door
+    /// request that names a response address of its sender's own (an exchange named publisher.…, the only ones the
+    /// publisher user may read), sends it there too. Requests from the gateway, and addresses elsewhere, get no answer.
     /// </summary>
-    private static async Task ReplyToBusDoorAsync<T>(BehaviorContext<BuildState, BuildRequested> context, BusSenderPolicy senders, T reply)
+    private static async Task PublishAndAnswerAsync<T>(BehaviorContext<BuildState, BuildRequested> context, BusSenderPolicy senders, T outcome)
         where T : class
     {
+        await context.Publish(outcome, context.CancellationToken);
         if (BusDoorSender(senders, context) is null || context.ResponseAddress is not { } address
             || !address.AbsolutePath.Split('/')[^1].StartsWith(PublisherReplyPrefix, StringComparison.Ordinal))
         {
             return;
         }
         var endpoint = await context.GetSendEndpoint(address);
-        await endpoint.Send(reply, context.CancellationToken);
+        await endpoint.Send(outcome, context.CancellationToken);
     }
 
     private const string PublisherReplyPrefix = "publisher.";

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using BuildFarm.Contracts;
 using Microsoft.Extensions.Options;
 
@@ -13,9 +14,15 @@ namespace BuildFarm.ServiceDefaults.Bus;
 /// </summary>
 public sealed class BusSenderPolicy(IOptions<BusSenderOptions> options)
 {
+    private static readonly Meter Meter = new(Extensions.TelemetryName);
+    private static readonly Counter<long> RefusedMessages = Meter.CreateCounter<long>(
+        "buildfarm.bus.refused", description: "Messages refused because their sender may not send them");
+
     private readonly BusSenderOptions o = options.Value;
 
-    public bool Check => o.Check;
+    /// <summary>Counts a refused message of <paramref name="messageType"/>.</summary>
+    public static void Refused(string messageType) =>
+        RefusedMessages.Add(1, new KeyValuePair<string, object?>("message_type", messageType));
 
     /// <summary>Whether <paramref name="sender"/> (the validated user_id, or null) may send <paramref name="message"/>.</summary>
     public bool Allows(string? sender, object message)
@@ -62,6 +69,7 @@ public sealed class BusSenderPolicy(IOptions<BusSenderOptions> options)
 
     private static bool Is(string? sender, string user) => string.Equals(sender, user, StringComparison.Ordinal);
 
+    // Server ids are case-insensitive (the queue and the RabbitMQ user are the lower-case id).
     private bool IsWorker(string sender, string? serverId) =>
-        !string.IsNullOrEmpty(serverId) && Is(sender, o.WorkerPrefix + serverId);
+        !string.IsNullOrEmpty(serverId) && Is(sender, o.WorkerPrefix + serverId.ToLowerInvariant());
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -12,10 +11,6 @@ namespace BuildFarm.ServiceDefaults.Bus;
 public sealed class SenderCheckFilter<T>(BusSenderPolicy policy, ILogger<BusSenderPolicy> logger) : IFilter<ConsumeContext<T>>
     where T : class
 {
-    private static readonly Meter Meter = new(Extensions.TelemetryName);
-    private static readonly Counter<long> Refused = Meter.CreateCounter<long>(
-        "buildfarm.bus.refused", description: "Messages refused because their sender may not send them");
-
     public Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
         var sender = BusSender.Of(context);
@@ -23,7 +18,7 @@ public sealed class SenderCheckFilter<T>(BusSenderPolicy policy, ILogger<BusSend
         {
             return next.Send(context);
         }
-        Refused.Add(1, new KeyValuePair<string, object?>("message_type", typeof(T).Name));
+        BusSenderPolicy.Refused(typeof(T).Name);
         logger.LogWarning("Refused {MessageType} {MessageId} from {Sender}: that sender may not send it",
             typeof(T).Name, context.MessageId, sender ?? "(no user_id)");
         return Task.CompletedTask;
