@@ -85,6 +85,16 @@ public static class TestServers
         throw new InvalidOperationException($"scripts/rabbitmq-permissions.tsv has no user {user}");
     }
 
+    /// <summary>Every queue of the virtual host <paramref name="amqp"/> names, with the messages it holds.</summary>
+    public static async Task<IReadOnlyList<(string Name, long Messages)>> QueuesAsync(Uri amqp)
+    {
+        using var http = ManagementClient();
+        var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
+        using var document = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"api/queues/{Uri.EscapeDataString(vhost)}"));
+        return [.. document.RootElement.EnumerateArray().Select(q =>
+            (q.GetProperty("name").GetString()!, q.TryGetProperty("messages", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Number ? m.GetInt64() : 0))];
+    }
+
     /// <summary>Removes a virtual host made by <see cref="CreateVirtualHostAsync"/>.</summary>
     public static async Task DeleteVirtualHostAsync(Uri amqp)
     {
