@@ -5,7 +5,10 @@ using Microsoft.Extensions.Logging;
 
 namespace BuildFarm.ServiceDefaults;
 
-/// <summary>Turns unreadable requests into 400 and anything unexpected into 500, both as problem details.</summary>
+/// <summary>
+/// Turns unreadable requests into 400, a server the request needs being away for a moment (PostgreSQL, Redis, an
+/// answer from the Scheduler) into 503 with <c>Retry-After</c>, and anything unexpected into 500, all as problem details.
+/// </summary>
 public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -14,9 +17,16 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         {
             BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Describe(bad)),
             System.Text.Json.JsonException json => (StatusCodes.Status400BadRequest, "The request could not be read.", $"The body is not valid JSON: {json.Message}"),
+            _ when IsTransient(exception) => (StatusCodes.Status503ServiceUnavailable, "The farm is briefly unavailable.",
+                "A server the farm needs did not answer; nothing was changed. Try again in a few seconds."),
             _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request.", null),
         };
-        if (status >= 500)
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+            logger.LogWarning("{Method} {Path} answered 503: {Error}", httpContext.Request.Method, httpContext.Request.Path, exception.Message);
+        }
+        else if (status >= 500)
         {
             logger.LogError(exception, "Unhandled exception for {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
         }
@@ -28,6 +38,17 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
             ProblemDetails = { Status = status, Title = title, Detail = detail, Instance = httpContext.Features.Get<IHttpRequestFeature>()?.Path },
         });
     }
+
+    /// <summary>A failure that passes by itself: a database, Redis or bus peer that is away or did not answer in time.</summary>
+    public static bool IsTransient(Exception exception) => exception switch
+    {
+        Npgsql.NpgsqlException npgsql => npgsql.IsTransient,
+        StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException => true,
+        MassTransit.RequestTimeoutException => true,
+        TimeoutException => true,
+        OperationCanceledException => false,
+        _ => exception.InnerException is { } inner && IsTransient(inner),
+    };
 
     private static string Describe(BadHttpRequestException exception) =>
         exception.InnerException is System.Text.Json.JsonException json

@@ -33,6 +33,9 @@ public class Farm : IAsyncLifetime
     /// <summary>The directory Submission serves artifacts from and the Worker stores them in.</summary>
     public string ArtifactStore => Path.Combine(Temp, "artifacts");
 
+    /// <summary>The connection string the services get for <paramref name="database"/> (the same, unless a farm puts something between).</summary>
+    protected virtual string ServicesPostgres(string database) => database;
+
     /// <summary>Seconds the stand-in mock spends "building", so a test can act while a build runs.</summary>
     protected virtual int MockSeconds => 0;
 
@@ -41,7 +44,7 @@ public class Farm : IAsyncLifetime
         database = await TestServers.CreateDatabaseAsync("e2e");
         vhost = await TestServers.CreateVirtualHostAsync("e2e");
         var artifacts = Path.Combine(Temp, "artifacts");
-        environment["ConnectionStrings__Postgres"] = database;
+        environment["ConnectionStrings__Postgres"] = ServicesPostgres(database);
         // Each service connects as its own RabbitMQ user with the permissions ./farm up gives it, and checks senders.
         busUsers["Settings"] = await TestServers.BusUserAsync(vhost, "settings");
         busUsers["Scheduler"] = await TestServers.BusUserAsync(vhost, "scheduler");
@@ -174,7 +177,7 @@ public class Farm : IAsyncLifetime
     public string Logs() =>
         $"--- Scheduler:\n{Scheduler.Tail}\n--- Worker:\n{Worker.Tail}\n--- Submission:\n{Submission.Tail}\n--- Settings:\n{Settings.Tail}";
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http?.Dispose();
         foreach (var service in new[] { Submission, Worker, Scheduler, Settings })
@@ -204,3 +207,25 @@ public sealed class SlowMockFarm : Farm
 {
     protected override int MockSeconds => 6;
 }
+
+/// <summary>A farm whose services reach PostgreSQL through a <see cref="TcpProxy"/> the test can cut (the test itself goes direct).</summary>
+public sealed class DatabaseOutageFarm : Farm
+{
+    public TcpProxy Database { get; private set; } = null!;
+
+    protected override int MockSeconds => 6;
+
+    protected override string ServicesPostgres(string database)
+    {
+        var direct = new Npgsql.NpgsqlConnectionStringBuilder(database);
+        Database = new TcpProxy(direct.Host!, direct.Port);
+        return new Npgsql.NpgsqlConnectionStringBuilder(database) { Host = "127.0.0.1", Port = Database.Port }.ConnectionString;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
+

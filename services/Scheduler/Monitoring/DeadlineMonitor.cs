@@ -24,6 +24,7 @@ public sealed class DeadlineMonitor(
     // Heartbeats that arrived while this process was down wait in the queue; until it has been up (bus
     // consuming) for three intervals, a server is not judged by a last-seen time that predates it.
     private DateTimeOffset startedAt = DateTimeOffset.MaxValue;
+    private bool failing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,10 +41,19 @@ public sealed class DeadlineMonitor(
             try
             {
                 await CheckAsync(stoppingToken);
+                failing = false;
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
             {
                 logger.LogError(ex, "Deadline check failed; trying again at the next tick");
+                // While the database was away, heartbeats waited in their queue: once it is back, servers are judged
+                // again only after three intervals of heartbeats recorded, as after a start.
+                failing = true;
+                startedAt = DateTimeOffset.MaxValue;
+            }
+            if (!failing && startedAt == DateTimeOffset.MaxValue)
+            {
+                startedAt = time.GetUtcNow();
             }
         }
     }

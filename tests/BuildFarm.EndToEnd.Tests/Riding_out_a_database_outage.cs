@@ -1,0 +1,34 @@
+using System.Net;
+
+namespace BuildFarm.EndToEnd.Tests;
+
+/// <summary>PostgreSQL away for longer than any endpoint's own retries, while a build runs and ends.</summary>
+public sealed class Riding_out_a_database_outage(DatabaseOutageFarm farm) : IClassFixture<DatabaseOutageFarm>
+{
+    [Fact]
+    public async Task A_build_that_ends_while_the_database_is_away_completes_once_it_is_back_and_no_message_is_lost()
+    {
+        var (url, commit) = farm.Repo(Path.Combine(Repository.Root, "samples", "hello-buildfarm"));
+        var id = (await farm.SubmitAsync(new
+        {
+            sourceRepository = url, branch = "main", commitHash = commit, targetArchitecture = "x86_64", toolchain = "mock:fedora-40-x86_64",
+        })).GetProperty("id").GetGuid();
+        await farm.WaitForStateAsync(id, "Building");
+
+        farm.Database.Cut();
+        var during = await farm.Http.GetAsync($"/api/v1/builds/{id}");
+        // Longer than the saga endpoint's own retries (about 9 s); the 6-second build ends meanwhile.
+        await Task.Delay(TimeSpan.FromSeconds(20));
+        farm.Database.Restore();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+        Assert.NotNull(during.Headers.RetryAfter);
+        var build = await farm.WaitForStateAsync(id, "Completed", "Failed", "Cancelled", "TimedOut");
+        Assert.Equal("Completed", build.GetProperty("state").GetString());
+        Assert.Equal(1, build.GetProperty("attempt").GetInt32());
+        var log = await farm.Http.GetStringAsync($"/api/v1/builds/{id}/logs?stream=build");
+        Assert.Contains("Wrote:", log, StringComparison.Ordinal);
+        var errors = (await TestServers.QueuesAsync(farm.VirtualHost)).Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal)).ToList();
+        Assert.All(errors, q => Assert.Equal(0, q.Messages));
+    }
+}
