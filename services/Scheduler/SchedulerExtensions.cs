@@ -28,6 +28,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton<Status.StatusReader>();
         builder.Services.AddHostedService<DispatchLoop>();
         builder.Services.AddHostedService<DeadlineMonitor>();
+        builder.Services.AddHostedService<BusProbeSender>();
 
         builder.AddFarmPostgres();
         builder.Services.AddPostgresMigrations(typeof(SchedulerExtensions).Assembly);

@@ -29,7 +29,11 @@ public sealed class SchedulerFarm : IAsyncDisposable
     /// <summary>Every BuildRejected the Scheduler published.</summary>
     public ConcurrentQueue<BuildRejected> Rejections { get; } = new();
 
-    public static async Task<SchedulerFarm> StartAsync(int schedulers, params FakeServer[] fakeServers)
+    public static Task<SchedulerFarm> StartAsync(int schedulers, params FakeServer[] fakeServers) =>
+        StartAsync(schedulers, _ => { }, fakeServers);
+
+    /// <summary>Starts the farm with settings of the test's own (<paramref name="configure"/> edits the Schedulers' environment).</summary>
+    public static async Task<SchedulerFarm> StartAsync(int schedulers, Action<IDictionary<string, string>> configure, params FakeServer[] fakeServers)
     {
         var farm = new SchedulerFarm();
         farm.Database = await TestServers.CreateDatabaseAsync("sched");
@@ -39,6 +43,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
         // The test plays every other part of the farm as guest, so nothing checks who sent a message (the end-to-end tests do).
         farm.environment["Bus__Senders__Check"] = "false";
         farm.environment["Scheduler__MonitorInterval"] = "00:00:00.250";
+        configure(farm.environment);
         foreach (var server in fakeServers)
         {
             farm.servers[server.Id] = server;
@@ -161,6 +166,18 @@ public sealed class SchedulerFarm : IAsyncDisposable
             builds.Add((reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt32(3)));
         }
         return builds;
+    }
+
+    public async Task ExecuteAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+        await command.ExecuteNonQueryAsync();
     }
 
     public async Task<long> ServersOnlineAsync()

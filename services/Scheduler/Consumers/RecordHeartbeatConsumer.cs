@@ -1,14 +1,39 @@
 using BuildFarm.Contracts;
 using BuildFarm.Scheduler.Dispatch;
 using MassTransit;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace BuildFarm.Scheduler.Consumers;
 
-/// <summary>Keeps the registry of build servers from their heartbeats, and wakes the dispatcher.</summary>
-public sealed class RecordHeartbeatConsumer(NpgsqlDataSource dataSource, DispatchSignal dispatch, TimeProvider time)
-    : IConsumer<BuildServerHeartbeat>
+/// <summary>
+/// Keeps the registry of build servers from their heartbeats, and wakes the dispatcher; records when the Scheduler's
+/// own probes come through the same queue (see <see cref="BusProbe"/>).
+/// </summary>
+public sealed class RecordHeartbeatConsumer(NpgsqlDataSource dataSource, DispatchSignal dispatch, TimeProvider time, IOptions<SchedulerOptions> options)
+    : IConsumer<BuildServerHeartbeat>, IConsumer<BusProbe>
 {
+    /// <summary>The queue the probes measure, as named in <c>bus_probe</c>.</summary>
+    public const string Queue = "record-heartbeat";
+
+    /// <summary>A pause in probe consumption longer than this starts a new stretch of flow (see <see cref="Monitoring.DeadlineMonitor"/>).</summary>
+    public static TimeSpan ProbeGap(SchedulerOptions options) => options.MonitorInterval * 5;
+
+    public async Task Consume(ConsumeContext<BusProbe> context)
+    {
+        var now = time.GetUtcNow();
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO bus_probe (queue, flowing_since, last_consumed_at) VALUES ($1, $2, $2)
+            ON CONFLICT (queue) DO UPDATE SET
+                flowing_since = CASE WHEN bus_probe.last_consumed_at < $2 - $3 THEN $2 ELSE bus_probe.flowing_since END,
+                last_consumed_at = GREATEST(bus_probe.last_consumed_at, $2)
+            """);
+        command.Parameters.AddWithValue(Queue);
+        command.Parameters.AddWithValue(now);
+        command.Parameters.AddWithValue(ProbeGap(options.Value));
+        await command.ExecuteNonQueryAsync(context.CancellationToken);
+    }
+
     public async Task Consume(ConsumeContext<BuildServerHeartbeat> context)
     {
         var m = context.Message;

@@ -24,6 +24,7 @@ public sealed class Dispatcher(
     private static readonly ActivitySource Activity = new(Extensions.TelemetryName);
     private static readonly Meter Meter = new(Extensions.TelemetryName);
     private static readonly Counter<long> Placed = Meter.CreateCounter<long>("buildfarm.scheduler.dispatched", description: "Builds placed on a build server");
+    private static readonly Counter<long> Expired = Meter.CreateCounter<long>("buildfarm.scheduler.assignments_expired", description: "Placements whose order the saga did not take up in time");
     private static readonly Histogram<double> PassDuration = Meter.CreateHistogram<double>("buildfarm.scheduler.dispatch_pass.duration", "ms");
 
     /// <summary>The outcome of a pass: how many builds were placed and when a backoff ends next.</summary>
@@ -40,14 +41,31 @@ public sealed class Dispatcher(
         var connection = session.Connection;
 
         await Execute(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('buildfarm.dispatch'))", ct);
-        await Execute(connection, transaction, """
+        var now = time.GetUtcNow();
+        // Placements the saga has taken up (or passed) are done; one it has not taken up within the assignment
+        // timeout lost its order (or the order is stuck somewhere) and expires, so the build is placed again.
+        await using (var expire = new NpgsqlCommand("""
             DELETE FROM build_assignment a
-             WHERE NOT EXISTS (SELECT 1 FROM build_state s
+             WHERE a.assigned_at < @expired
+                OR NOT EXISTS (SELECT 1 FROM build_state s
                                 WHERE s.correlation_id = a.build_id AND s.current_state = 'Queued'
                                   AND (s.data->>'Attempt')::int < a.attempt)
-            """, ct);
+            RETURNING a.build_id, a.server_id, a.attempt, a.assigned_at < @expired
+            """, connection, transaction))
+        {
+            expire.Parameters.AddWithValue("expired", now - options.Value.AssignmentTimeout);
+            await using var reader = await expire.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                if (reader.GetBoolean(3))
+                {
+                    Expired.Add(1);
+                    logger.LogWarning("The placement of build {BuildId} attempt {Attempt} on {ServerId} was not taken up within {Timeout}; placing it again",
+                        reader.GetGuid(0), reader.GetInt32(2), reader.GetString(1), options.Value.AssignmentTimeout);
+                }
+            }
+        }
 
-        var now = time.GetUtcNow();
         var farm = settings.Current;
         var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, ct);
         var servers = snapshot.Servers.ToDictionary(s => s.ServerId);

@@ -1,5 +1,7 @@
 using BuildFarm.Contracts;
-using MassTransit;
+using BuildFarm.Persistence;
+using BuildFarm.Persistence.Outbox;
+using BuildFarm.Scheduler.Consumers;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -8,12 +10,15 @@ namespace BuildFarm.Scheduler.Monitoring;
 /// <summary>
 /// Once a monitor interval, and in one Scheduler instance at a time: marks build servers that missed three
 /// heartbeats Offline and reports their builds lost ("build server lost": retried elsewhere or failed), and
-/// tells each build whose state deadline has passed (<see cref="BuildDeadlineReached"/>).
-/// The bus has no delayed delivery here, so deadlines live in the database and are checked from it.
+/// tells each build whose state deadline has passed (<see cref="BuildDeadlineReached"/>), all in one transaction
+/// with the reports in the outbox, so a server is offline exactly when its builds were reported lost.
+/// A server is judged only while the Scheduler's own probes come through the heartbeat queue without a gap
+/// (<see cref="BusProbeSender"/>), and by a last-seen time no older than the start of that stretch: heartbeats that
+/// waited while the broker, the database or every Scheduler was away are not mistaken for a silent server.
+/// Deadlines get the same grace. The bus has no delayed delivery here, so deadlines live in the database.
 /// </summary>
 public sealed class DeadlineMonitor(
-    NpgsqlDataSource dataSource,
-    IBus bus,
+    IServiceScopeFactory scopes,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
@@ -21,10 +26,8 @@ public sealed class DeadlineMonitor(
 {
     private readonly Dictionary<(Guid, int, string), DateTimeOffset> announced = [];
 
-    // Heartbeats that arrived while this process was down wait in the queue; until it has been up (bus
-    // consuming) for three intervals, a server is not judged by a last-seen time that predates it.
+    // Until this process has been up (bus consuming), nothing is judged: see also the probes.
     private DateTimeOffset startedAt = DateTimeOffset.MaxValue;
-    private bool failing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -41,19 +44,10 @@ public sealed class DeadlineMonitor(
             try
             {
                 await CheckAsync(stoppingToken);
-                failing = false;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogError(ex, "Deadline check failed; trying again at the next tick");
-                // While the database was away, heartbeats waited in their queue: once it is back, servers are judged
-                // again only after three intervals of heartbeats recorded, as after a start.
-                failing = true;
-                startedAt = DateTimeOffset.MaxValue;
-            }
-            if (!failing && startedAt == DateTimeOffset.MaxValue)
-            {
-                startedAt = time.GetUtcNow();
             }
         }
     }
@@ -61,8 +55,11 @@ public sealed class DeadlineMonitor(
     public async Task CheckAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using var scope = scopes.CreateAsyncScope();
+        var session = scope.ServiceProvider.GetRequiredService<PostgresSession>();
+        var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
+        var transaction = await session.BeginAsync(ct);
+        var connection = session.Connection;
         await using (var locked = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(hashtext('buildfarm.deadlines'))", connection, transaction))
         {
             if (!(bool)(await locked.ExecuteScalarAsync(ct))!)
@@ -71,11 +68,24 @@ public sealed class DeadlineMonitor(
             }
         }
 
+        DateTimeOffset flowingSince;
+        await using (var probe = new NpgsqlCommand("SELECT flowing_since FROM bus_probe WHERE queue = @queue AND last_consumed_at >= @fresh", connection, transaction))
+        {
+            probe.Parameters.AddWithValue("queue", RecordHeartbeatConsumer.Queue);
+            probe.Parameters.AddWithValue("fresh", now - RecordHeartbeatConsumer.ProbeGap(options.Value));
+            if (await probe.ExecuteScalarAsync(ct) is not DateTimeOffset since)
+            {
+                // The probes are not coming through: neither are heartbeats nor reports, so nothing is judged.
+                return;
+            }
+            flowingSince = since > startedAt ? since : startedAt;
+        }
+
         var lost = new List<(Guid BuildId, int Attempt, string ServerId)>();
         await using (var command = new NpgsqlCommand("""
             WITH gone AS (
                 UPDATE build_server SET online = false
-                 WHERE online AND GREATEST(last_seen, @started) < @now - heartbeat_interval * 3
+                 WHERE online AND GREATEST(last_seen, @flowing) < @now - heartbeat_interval * 3
                 RETURNING server_id)
             SELECT s.correlation_id, (s.data->>'Attempt')::int, s.data->>'ServerId'
               FROM build_state s JOIN gone g ON g.server_id = s.data->>'ServerId'
@@ -83,7 +93,7 @@ public sealed class DeadlineMonitor(
             """, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
-            command.Parameters.AddWithValue("started", startedAt);
+            command.Parameters.AddWithValue("flowing", flowingSince);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -96,22 +106,22 @@ public sealed class DeadlineMonitor(
             SELECT correlation_id, (data->>'Attempt')::int, current_state, (data->>'DeadlineAt')::timestamptz
               FROM build_state
              WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
-               AND (data->>'DeadlineAt')::timestamptz <= @now
+               AND GREATEST((data->>'DeadlineAt')::timestamptz,
+                            @flowing + (SELECT COALESCE(max(heartbeat_interval), interval '5 seconds') * 3 FROM build_server)) <= @now
             """, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("flowing", flowingSince);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 due.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
             }
         }
-        await transaction.CommitAsync(ct);
-
         foreach (var (buildId, attempt, serverId) in lost)
         {
             logger.LogWarning("Build server {ServerId} missed three heartbeats: build {BuildId} attempt {Attempt} is lost", serverId, buildId, attempt);
-            await bus.Publish(new BuildRunFinished
+            await outbox.PublishAsync(new BuildRunFinished
             {
                 BuildId = buildId,
                 Attempt = attempt,
@@ -121,8 +131,8 @@ public sealed class DeadlineMonitor(
                 FinishedAt = now,
             }, ct);
             // Should the server come back, it stops the orphaned attempt and frees its slot.
-            var endpoint = await bus.GetSendEndpoint(StateMachines.BuildStateMachine.WorkerQueue(serverId));
-            await endpoint.Send(new StopBuildRun { BuildId = buildId, Attempt = attempt, As = BuildRunOutcome.InfrastructureFailed, Reason = "build server lost" }, ct);
+            await outbox.SendAsync(StateMachines.BuildStateMachine.WorkerQueue(serverId),
+                new StopBuildRun { BuildId = buildId, Attempt = attempt, As = BuildRunOutcome.InfrastructureFailed, Reason = "build server lost" }, ct);
         }
 
         // A deadline is announced once per (build, attempt, state) and again only if it is still due a while later.
@@ -130,12 +140,19 @@ public sealed class DeadlineMonitor(
         {
             announced.Remove(key);
         }
+        var announcing = new List<(Guid, int, string)>();
         foreach (var (buildId, attempt, state, deadlineAt) in due)
         {
-            if (announced.TryAdd((buildId, attempt, state), now))
+            if (!announced.ContainsKey((buildId, attempt, state)))
             {
-                await bus.Publish(new BuildDeadlineReached { BuildId = buildId, Attempt = attempt, State = state, DeadlineAt = deadlineAt }, ct);
+                announcing.Add((buildId, attempt, state));
+                await outbox.PublishAsync(new BuildDeadlineReached { BuildId = buildId, Attempt = attempt, State = state, DeadlineAt = deadlineAt }, ct);
             }
+        }
+        await session.CommitAsync(ct);
+        foreach (var key in announcing)
+        {
+            announced[key] = now;
         }
     }
 }
