@@ -95,6 +95,8 @@ public static class Extensions
         builder.Services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            // Outermost on every endpoint: a server that is away holds messages in their queue (see TransientFailures).
+            x.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.UseTransientRetry());
             configure(x);
             x.UsingRabbitMq((context, cfg) =>
             {
@@ -107,14 +109,6 @@ public static class Extensions
                 // A failed message goes to its queue's _error queue; nothing subscribes to Fault<T> events, and no
                 // service may write their exchanges.
                 cfg.ConnectEndpointConfigurationObserver(new EndpointDefaults(busUser));
-                // A database (or other server) that is away for a while holds messages in their queue, retried with
-                // backoff until it is back, instead of sending them to _error once the endpoints' own short retries
-                // are spent: with every consumer busy retrying, the endpoint takes nothing new.
-                cfg.UseMessageRetry(r =>
-                {
-                    r.Handle<Exception>(ProblemDetailsExceptionHandler.IsTransient);
-                    r.Exponential(10_000, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
-                });
                 cfg.ConfigureJsonSerializerOptions(options =>
                 {
                     options.Converters.Add(new LenientStringConverter());

@@ -17,7 +17,7 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
         {
             BadHttpRequestException bad => (bad.StatusCode, "The request could not be read.", Describe(bad)),
             System.Text.Json.JsonException json => (StatusCodes.Status400BadRequest, "The request could not be read.", $"The body is not valid JSON: {json.Message}"),
-            _ when IsTransient(exception) => (StatusCodes.Status503ServiceUnavailable, "The farm is briefly unavailable.",
+            _ when TransientFailures.Is(exception) => (StatusCodes.Status503ServiceUnavailable, "The farm is briefly unavailable.",
                 "A server the farm needs did not answer; nothing was changed. Try again in a few seconds."),
             _ => (StatusCodes.Status500InternalServerError, "The server failed to handle the request.", null),
         };
@@ -38,17 +38,6 @@ public sealed class ProblemDetailsExceptionHandler(IProblemDetailsService proble
             ProblemDetails = { Status = status, Title = title, Detail = detail, Instance = httpContext.Features.Get<IHttpRequestFeature>()?.Path },
         });
     }
-
-    /// <summary>A failure that passes by itself: a database, Redis or bus peer that is away or did not answer in time.</summary>
-    public static bool IsTransient(Exception exception) => exception switch
-    {
-        Npgsql.NpgsqlException npgsql => npgsql.IsTransient,
-        StackExchange.Redis.RedisConnectionException or StackExchange.Redis.RedisTimeoutException => true,
-        MassTransit.RequestTimeoutException => true,
-        TimeoutException => true,
-        OperationCanceledException => false,
-        _ => exception.InnerException is { } inner && IsTransient(inner),
-    };
 
     private static string Describe(BadHttpRequestException exception) =>
         exception.InnerException is System.Text.Json.JsonException json

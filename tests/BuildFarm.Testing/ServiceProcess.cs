@@ -10,6 +10,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
+    private StreamWriter? file;
 
     private ServiceProcess(string name, Uri url, Process process)
     {
@@ -54,6 +55,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_URLS"] = url.ToString();
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["Logging__LogLevel__Default"] = "Information";
+        start.Environment["Logging__Console__TimestampFormat"] = "HH:mm:ss.fff ";
         start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         foreach (var (key, value) in environment)
         {
@@ -61,6 +63,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
         var process = Process.Start(start)!;
         var service = new ServiceProcess(name, url, process);
+        // BUILDFARM_TEST_SERVICE_LOGS=DIR keeps each service's whole output in DIR/NAME-PID.log, for debugging.
+        if (Environment.GetEnvironmentVariable("BUILDFARM_TEST_SERVICE_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            service.file = new StreamWriter(Path.Combine(logs, $"{name.ToLowerInvariant()}-{process.Id}.log")) { AutoFlush = true };
+        }
         process.OutputDataReceived += (_, e) => service.Append(e.Data);
         process.ErrorDataReceived += (_, e) => service.Append(e.Data);
         process.BeginOutputReadLine();
@@ -78,6 +86,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         lock (output)
         {
             output.AppendLine(line);
+            file?.WriteLine(line);
         }
     }
 
@@ -127,6 +136,11 @@ public sealed class ServiceProcess : IAsyncDisposable
             await process.WaitForExitAsync();
         }
         process.Dispose();
+        lock (output)
+        {
+            file?.Dispose();
+            file = null;
+        }
     }
 
     private static int FreePort()

@@ -29,7 +29,8 @@ internal sealed record OutboxRow
     public string? Properties { get; init; }
     public required DateTime SentTime { get; init; }
     public DateTime? ExpirationTime { get; init; }
-    public DateTime? AvailableAt { get; init; }
+    /// <summary>How long after its commit the message may be sent (the relay measures it on the database clock).</summary>
+    public TimeSpan? Delay { get; init; }
     public Guid? InboxMessageId { get; init; }
     public Guid? InboxConsumerId { get; init; }
 
@@ -74,7 +75,7 @@ internal sealed record OutboxRow
             Properties = properties,
             SentTime = context.SentTime ?? now,
             ExpirationTime = context.TimeToLive is { } ttl ? now + ttl : null,
-            AvailableAt = context.Delay is { } delay ? now + delay : null,
+            Delay = context.Delay is { } delay && delay > TimeSpan.Zero ? delay : null,
             InboxMessageId = inboxMessageId,
             InboxConsumerId = inboxConsumerId,
         };
@@ -87,7 +88,7 @@ internal sealed record OutboxRow
             INSERT INTO outbox_message (owner, source, message_id, conversation_id, correlation_id, initiator_id, request_id,
                 source_address, destination_address, response_address, fault_address, content_type, message_type, body,
                 headers, properties, sent_time, expiration_time, available_at, inbox_message_id, inbox_consumer_id)
-            VALUES ($21, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, coalesce($18, now()), $19, $20)
+            VALUES ($21, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, now() + coalesce($18, interval '0'), $19, $20)
             """);
         command.Parameters.Add(Text(Source));
         command.Parameters.Add(Uuid(MessageId));
@@ -106,7 +107,7 @@ internal sealed record OutboxRow
         command.Parameters.Add(Text(Properties));
         command.Parameters.Add(Time(SentTime));
         command.Parameters.Add(Time(ExpirationTime));
-        command.Parameters.Add(Time(AvailableAt));
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Interval, Value = Delay.HasValue ? Delay.Value : DBNull.Value });
         command.Parameters.Add(Uuid(InboxMessageId));
         command.Parameters.Add(Uuid(InboxConsumerId));
         command.Parameters.Add(Text(owner));

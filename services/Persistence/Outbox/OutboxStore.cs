@@ -44,8 +44,9 @@ internal static class OutboxStore
             return [];
         }
 
+        // Whether a row is due is decided here, on the database clock that set its available_at, never on ours.
         await using var load = new NpgsqlCommand($"""
-            SELECT {Columns} FROM outbox_message
+            SELECT {Columns}, available_at <= now() FROM outbox_message
             WHERE owner = $3 AND source = ANY($1) AND delivered_at IS NULL
             ORDER BY id
             LIMIT $2
@@ -82,12 +83,23 @@ internal static class OutboxStore
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public static async Task MarkFailedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, string error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records a failed send. With <paramref name="maxBackoff"/>, also holds the row (and so its source, whose order
+    /// is kept) back for a while that doubles with each failure up to that bound: a message the broker keeps refusing
+    /// while others go through delays only its own source.
+    /// </summary>
+    public static async Task MarkFailedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long id, string error, TimeSpan? maxBackoff, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(
-            "UPDATE outbox_message SET attempts = attempts + 1, last_error = $2 WHERE id = $1", connection, transaction);
+        await using var command = new NpgsqlCommand("""
+            UPDATE outbox_message
+               SET attempts = attempts + 1, last_error = $2,
+                   available_at = CASE WHEN $3::interval IS NULL THEN available_at
+                                       ELSE now() + least($3::interval, interval '100 milliseconds' * power(2, least(attempts, 20))) END
+             WHERE id = $1
+            """, connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         command.Parameters.Add(new NpgsqlParameter { Value = error });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Interval, Value = maxBackoff.HasValue ? maxBackoff.Value : DBNull.Value });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -133,6 +145,7 @@ internal static class OutboxStore
                 SentTime = reader.GetDateTime(16),
                 ExpirationTime = reader.IsDBNull(17) ? null : reader.GetDateTime(17),
                 AvailableAt = reader.GetDateTime(18),
+                Due = reader.FieldCount <= 19 || reader.GetBoolean(19),
             });
         }
         return messages;

@@ -79,9 +79,12 @@ public sealed partial class PostgresOutboxDeliveryService(
         var now = DateTime.UtcNow;
         var results = await Task.WhenAll(messages.GroupBy(m => m.Source).Select(source => SendInOrderAsync(source, now, cancellationToken)));
         var delivered = results.SelectMany(r => r.Delivered).ToArray();
+        // A send that failed while others went through is the message's own problem: that row backs off (its source
+        // waits, the others go on). When nothing went through, the broker is away: no row is held back for it.
+        var ownFault = delivered.Length > 0 ? options.Value.RetryDelay * 15 : (TimeSpan?)null;
         foreach (var (failed, error) in results.Where(r => r.Failed is not null).Select(r => (r.Failed!, r.Error!)))
         {
-            await OutboxStore.MarkFailedAsync(connection, transaction, failed.SequenceNumber, error.ToString(), CancellationToken.None);
+            await OutboxStore.MarkFailedAsync(connection, transaction, failed.SequenceNumber, error.ToString(), ownFault, CancellationToken.None);
         }
         if (delivered.Length > 0)
         {
@@ -90,9 +93,13 @@ public sealed partial class PostgresOutboxDeliveryService(
         await transaction.CommitAsync(CancellationToken.None);
 
         var firstError = results.Select(r => r.Error).FirstOrDefault(e => e is not null);
+        if (firstError is not null && delivered.Length == 0)
+        {
+            throw new OutboxDeliveryException($"Outbox delivery failed: none of {messages.Count} messages was sent.", firstError);
+        }
         if (firstError is not null)
         {
-            throw new OutboxDeliveryException($"Outbox delivery failed after {delivered.Length} of {messages.Count} messages.", firstError);
+            LogRelayFailed(firstError);
         }
         return delivered.Length;
     }
@@ -103,7 +110,7 @@ public sealed partial class PostgresOutboxDeliveryService(
         var delivered = new List<long>();
         foreach (var message in source)
         {
-            if (message.AvailableAt > now)
+            if (!message.Due)
             {
                 break; // a delayed message: it and everything after it in this source waits
             }

@@ -24,6 +24,8 @@ internal sealed class StoredOutboxMessage : OutboxMessageContext
     public Uri? FaultAddress { get; init; }
     public required DateTime SentTime { get; init; }
     public required DateTime AvailableAt { get; init; }
+    /// <summary>Whether <see cref="AvailableAt"/> had come when the row was read, on the database clock.</summary>
+    public bool Due { get; init; } = true;
     public required string ContentType { get; init; }
     public required string MessageType { get; init; }
     public required string Body { get; init; }
