@@ -20,7 +20,11 @@ public sealed class BuildStateDefinition : SagaDefinition<BuildState>
         IRegistrationContext context)
     {
         // Transient failures (the database away) are left to the farm's outer retry, which holds the message until it is back.
-        endpointConfigurator.UseMessageRetry(r => r.Handle<Exception>(e => !TransientFailures.Is(e)).Intervals(100, 500, 1000, 2000, 5000));
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<Exception>(e => !TransientFailures.Is(e));
+            r.Intervals(100, 500, 1000, 2000, 5000);
+        });
         endpointConfigurator.UsePostgresConflictRetry();
         endpointConfigurator.UsePostgresOutbox(context);
     }
