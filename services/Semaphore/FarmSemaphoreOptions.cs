@@ -14,8 +14,8 @@ public sealed class FarmSemaphoreOptions
 
     /// <summary>
     /// How long a lease lives without renewal; it is renewed every third of it while held. Also how long a lease that
-    /// Redis lost with its data tries to re-claim its slot, and the grace after such a loss during which only those
-    /// re-claims are granted.
+    /// Redis lost with its data tries to re-claim its slot; half of it is the grace after such a loss during which only
+    /// those re-claims are granted.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(60);

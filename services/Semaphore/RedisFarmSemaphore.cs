@@ -529,7 +529,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         var values = new RedisValue[args.Length + 3];
         values[0] = (string)_keys.Channel!;
         values[1] = Volatile.Read(ref _epoch);
-        values[2] = Milliseconds(_options.LeaseTtl);
+        values[2] = Milliseconds(_options.LeaseTtl / 2); // the reset grace: see Scripts/common.lua
         for (var i = 0; i < args.Length; i++)
         {
             values[i + 3] = args[i] switch

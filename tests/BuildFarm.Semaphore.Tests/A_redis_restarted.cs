@@ -50,7 +50,7 @@ public sealed class A_redis_restarted
     public async Task Without_its_data_a_held_lease_re_claims_its_slot_and_a_waiter_queues_again()
     {
         await using var redis = await FarmRedis.StartAsync();
-        var settings = await redis.AddInstanceAsync();
+        var settings = await redis.AddInstanceAsync(o => o.LeaseTtl = ShortTtl);
         var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
         var other = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
         await settings.SetLimitAsync(1);
@@ -82,9 +82,11 @@ public sealed class A_redis_restarted
     [Fact]
     public async Task Without_its_data_new_waiters_do_not_take_the_slots_of_leases_that_re_claim()
     {
+        // The grace is half the lease ttl, renewal comes every third: 2.5 s to spare for the lease to find the reset.
+        var ttl = TimeSpan.FromSeconds(15);
         await using var redis = await FarmRedis.StartAsync();
-        var settings = await redis.AddInstanceAsync(o => o.LeaseTtl = ShortTtl);
-        var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
+        var settings = await redis.AddInstanceAsync(o => o.LeaseTtl = ttl);
+        var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ttl, ShortTtl));
         await settings.SetLimitAsync(2);
         await using var lease = await worker.AcquireAsync(SemaphoreScope.Request("running"), CancellationToken.None);
 

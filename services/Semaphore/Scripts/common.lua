@@ -12,8 +12,9 @@
 --              removes it (ClearAsync keeps it), so a holder whose entry is gone while the epoch changed lost it to a
 --              reset, not to an admin or an expiry.
 --  10 grace    string with a ttl: while it exists, only leases of the lost epoch that re-claim their slot are granted
--- ARGV[1] is the pub/sub channel, ARGV[2] the epoch the caller saw last ('' if none), ARGV[3] the reset grace (ms; the
--- caller's lease ttl); a script's own arguments start at ARGV[4].
+-- ARGV[1] is the pub/sub channel, ARGV[2] the epoch the caller saw last ('' if none), ARGV[3] the reset grace (ms: half
+-- the caller's lease ttl; a lease renews every third of it, so every lease still alive has found out and queued to
+-- re-claim by then); a script's own arguments start at ARGV[4].
 local K_LIMIT, K_HOLDERS, K_HINFO, K_WAITERS, K_WEXP, K_WINFO, K_SEQ, K_FENCE, K_EPOCH, K_GRACE =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local CHANNEL = ARGV[1]
