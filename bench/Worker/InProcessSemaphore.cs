@@ -10,7 +10,7 @@ internal sealed class InProcessSemaphore : IFarmSemaphore
     public Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken) =>
         Task.FromResult<SlotLease>(new Lease(request.HolderId, Interlocked.Increment(ref _token)));
 
-    public Task<int> GetLimitAsync() => Task.FromResult(int.MaxValue);
+    public Task<int?> GetLimitAsync() => Task.FromResult<int?>(int.MaxValue);
 
     public Task SetLimitAsync(int limit) => Task.CompletedTask;
 

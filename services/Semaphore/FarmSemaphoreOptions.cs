@@ -12,13 +12,13 @@ public sealed class FarmSemaphoreOptions
     [RegularExpression(@"^[^{}\s]+$", ErrorMessage = "Semaphore:KeyPrefix must not contain braces or white space.")]
     public string KeyPrefix { get; set; } = "buildfarm:semaphore";
 
-    /// <summary>How long a lease lives without renewal; it is renewed every third of it while held.</summary>
+    /// <summary>
+    /// How long a lease lives without renewal; it is renewed every third of it while held. Also how long a lease that
+    /// Redis lost with its data tries to re-claim its slot; half of it is the grace after such a loss during which only
+    /// those re-claims are granted.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>The limit in force while none has been set in Redis.</summary>
-    [Range(0, 100_000)]
-    public int DefaultLimit { get; set; } = 4;
 
     /// <summary>
     /// How long a waiter's place in the queue (and a grant not yet claimed) lives without its process's

@@ -13,8 +13,8 @@ public interface IFarmSemaphore
     /// </summary>
     Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken);
 
-    /// <summary>The limit in force (the number of slots).</summary>
-    Task<int> GetLimitAsync();
+    /// <summary>The limit in force (the number of slots); null while it is unknown (Redis holds none: nothing is granted).</summary>
+    Task<int?> GetLimitAsync();
 
     /// <summary>Changes the limit: raising it admits waiters at once; lowering it drains (no holder is evicted).</summary>
     Task SetLimitAsync(int limit);

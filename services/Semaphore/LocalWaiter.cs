@@ -10,6 +10,9 @@ internal sealed class LocalWaiter(string holderId)
     /// <summary>Set once the acquire script has put the entry in the queue; the heartbeat covers only these.</summary>
     public volatile bool Enqueued;
 
+    /// <summary>The semaphore's epoch in Redis when it was queued: a later heartbeat that finds another epoch knows the entry was lost with Redis's data.</summary>
+    public string Epoch { get; set; } = "";
+
     public Task<WaitOutcome> Outcome => _outcome.Task;
 
     public bool IsCompleted => _outcome.Task.IsCompleted;
@@ -22,4 +25,6 @@ internal enum WaitOutcome
     Granted,
     Removed,
     Disposed,
+    /// <summary>Redis lost its data (the epoch changed): queue again.</summary>
+    Reset,
 }

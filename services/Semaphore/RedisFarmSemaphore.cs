@@ -17,6 +17,8 @@ namespace BuildFarm.Semaphore;
 /// then arrival). Grantees are told by pub/sub (one subscription per instance, shared by its waiters); the
 /// waiters of an instance heartbeat their queue entries together and set one timer to the nearest expiry,
 /// so an expired lease is reaped when it expires. Nothing polls at a fixed interval for a free slot.
+/// Nothing is granted while Redis holds no limit (Settings sets it). Every script answers the semaphore's epoch in
+/// Redis, which changes only when Redis lost its data: waiters then queue again and leases re-claim their slots.
 /// </summary>
 public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
 {
@@ -39,6 +41,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private Task? _pump;
     private long _expiryAt = long.MaxValue;
+    private string _epoch = "";
     private volatile bool _started;
     private volatile bool _disposed;
 
@@ -85,8 +88,9 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                 {
                     mayBeQueued = true;
                     var sentAt = Stopwatch.GetTimestamp();
-                    var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Acquire, request.HolderId, request.WorkerId,
-                        request.Priority, Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
+                    var (reply, epoch) = await RunAsync(SemaphoreScript.Acquire, request.HolderId, request.WorkerId,
+                        request.Priority, Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+                    var result = (RedisResult[])reply!;
                     var status = (int)result[0];
                     if (status == 2)
                     {
@@ -96,9 +100,15 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                     if (status == 1)
                     {
                         mayBeQueued = false;
-                        return Granted(request.HolderId, (long)result[1], sentAt, started);
+                        return Granted(request.HolderId, request.WorkerId, (long)result[1], epoch, sentAt, started);
                     }
                     NoteNearestExpiry((long)result[2], (long)result[3], keepEarlier: true);
+                    if ((int)result[4] == 0)
+                    {
+                        _logger.LogWarning("{HolderId} waits for a build slot: the farm-wide limit is unknown (Redis holds none) until Settings sets it",
+                            request.HolderId);
+                    }
+                    waiter.Epoch = epoch;
                     waiter.Enqueued = true;
                     _wakePump.Writer.TryWrite(true);
                     var outcome = await waiter.Outcome.WaitAsync(deadline.Token).ConfigureAwait(false);
@@ -108,8 +118,13 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                         throw new SlotWaiterRemovedException(request.HolderId);
                     }
                     ObjectDisposedException.ThrowIf(outcome == WaitOutcome.Disposed, this);
+                    if (outcome == WaitOutcome.Reset)
+                    {
+                        _logger.LogWarning("Redis lost the queue entry of {HolderId} with its data; queueing again", request.HolderId);
+                        continue;
+                    }
 
-                    var lease = await ClaimAsync(request.HolderId, started).ConfigureAwait(false);
+                    var lease = await ClaimAsync(request.HolderId, request.WorkerId, started).ConfigureAwait(false);
                     if (lease is not null)
                     {
                         mayBeQueued = false;
@@ -137,8 +152,11 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    public async Task<int> GetLimitAsync() =>
-        (int)await EvaluateAsync(SemaphoreScript.GetLimit).ConfigureAwait(false);
+    public async Task<int?> GetLimitAsync()
+    {
+        var limit = (int)await EvaluateAsync(SemaphoreScript.GetLimit).ConfigureAwait(false);
+        return limit < 0 ? null : limit;
+    }
 
     public async Task SetLimitAsync(int limit)
     {
@@ -200,11 +218,30 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         _metrics.Dispose();
     }
 
-    internal async Task<bool> RenewAsync(RedisSlotLease lease)
+    /// <summary>Renews the lease; false (with the epoch now in Redis) when it no longer holds the slot.</summary>
+    internal async Task<(bool Renewed, string Epoch)> RenewAsync(RedisSlotLease lease)
     {
-        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Renew,
-            lease.HolderId, lease.FencingToken, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
-        return (int)result[0] == 1;
+        var (reply, epoch) = await RunAsync(SemaphoreScript.Renew,
+            lease.HolderId, lease.FencingToken, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        return ((int)((RedisResult[])reply!)[0] == 1, epoch);
+    }
+
+    /// <summary>Asks again for the slot of a lease that Redis lost with its data (queued ahead of every other waiter).</summary>
+    internal async Task<ReclaimReply> ReclaimAsync(RedisSlotLease lease, long lostToken)
+    {
+        var (reply, epoch) = await RunAsync(SemaphoreScript.Reclaim, lease.HolderId, lease.WorkerId, lostToken,
+            Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        var result = (RedisResult[])reply!;
+        return (int)result[0] == 1
+            ? new ReclaimReply(true, (long)result[1], epoch, true, 0)
+            : new ReclaimReply(false, 0, epoch, (int)result[2] == 1, (int)result[1]);
+    }
+
+    internal void OnLeaseReclaimed(RedisSlotLease lease, long lostToken)
+    {
+        _metrics.LeasesReclaimed.Add(1);
+        _logger.LogWarning("Build slot of {HolderId} re-claimed after Redis lost its data: fencing token {LostToken} -> {FencingToken}",
+            lease.HolderId, lostToken, lease.FencingToken);
     }
 
     internal void OnLeaseLost(RedisSlotLease lease, string reason)
@@ -234,17 +271,19 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    private async Task<RedisSlotLease?> ClaimAsync(string holderId, long started)
+    private async Task<RedisSlotLease?> ClaimAsync(string holderId, string workerId, long started)
     {
         var sentAt = Stopwatch.GetTimestamp();
-        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Claim, holderId, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false))!;
-        return (int)result[0] == 1 ? Granted(holderId, (long)result[1], sentAt, started) : null;
+        var (reply, epoch) = await RunAsync(SemaphoreScript.Claim, holderId, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        var result = (RedisResult[])reply!;
+        return (int)result[0] == 1 ? Granted(holderId, workerId, (long)result[1], epoch, sentAt, started) : null;
     }
 
     /// <summary>A claimed grant becomes a lease that renews itself; <paramref name="sentAt"/> is when its expiry was set.</summary>
-    private RedisSlotLease Granted(string holderId, long fencingToken, long sentAt, long started)
+    private RedisSlotLease Granted(string holderId, string workerId, long fencingToken, string epoch, long sentAt, long started)
     {
-        var lease = new RedisSlotLease(this, _logger, holderId, fencingToken, _options.LeaseTtl);
+        var reclaimEvery = TimeSpan.FromTicks(Math.Min(_options.WaiterTtl.Ticks / 3, TimeSpan.FromSeconds(1).Ticks));
+        var lease = new RedisSlotLease(this, _logger, holderId, workerId, fencingToken, epoch, _options.LeaseTtl, reclaimEvery);
         _leases[holderId] = lease;
         _metrics.Holders.Add(1);
         _metrics.GrantWait.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
@@ -252,7 +291,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         return lease;
     }
 
-    private async Task LeaveAsync(string holderId)
+    internal async Task LeaveAsync(string holderId)
     {
         try
         {
@@ -389,7 +428,8 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         {
             args[i + 1] = waiters[i].HolderId;
         }
-        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Heartbeat, args).ConfigureAwait(false))!;
+        var (reply, epoch) = await RunAsync(SemaphoreScript.Heartbeat, args).ConfigureAwait(false);
+        var result = (RedisResult[])reply!;
         NoteNearestExpiry((long)result[0], (long)result[1], keepEarlier: true);
         for (var i = 0; i < waiters.Length; i++)
         {
@@ -399,7 +439,8 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                     waiters[i].Complete(WaitOutcome.Granted);
                     break;
                 case 2:
-                    waiters[i].Complete(WaitOutcome.Removed);
+                    // Gone from the queue: dropped (an admin, or it stopped heartbeating), or lost with Redis's data.
+                    waiters[i].Complete(waiters[i].Epoch == epoch ? WaitOutcome.Removed : WaitOutcome.Reset);
                     break;
             }
         }
@@ -444,6 +485,10 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                         {
                             waiter.Complete(WaitOutcome.Granted);
                         }
+                        else if (_leases.TryGetValue(id.GetString()!, out var reclaiming))
+                        {
+                            reclaiming.Wake();
+                        }
                     }
                     break;
                 case "drop":
@@ -475,14 +520,19 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    private Task<RedisResult> EvaluateAsync(SemaphoreScript script, params object[] args)
+    private async Task<RedisResult> EvaluateAsync(SemaphoreScript script, params object[] args) =>
+        (await RunAsync(script, args).ConfigureAwait(false)).Value;
+
+    /// <summary>Runs a script; answers what it returned and the semaphore's epoch in Redis, which this instance remembers.</summary>
+    private async Task<(RedisResult Value, string Epoch)> RunAsync(SemaphoreScript script, params object[] args)
     {
-        var values = new RedisValue[args.Length + 2];
+        var values = new RedisValue[args.Length + 3];
         values[0] = (string)_keys.Channel!;
-        values[1] = _options.DefaultLimit;
+        values[1] = Volatile.Read(ref _epoch);
+        values[2] = Milliseconds(_options.LeaseTtl / 2); // the reset grace: see Scripts/common.lua
         for (var i = 0; i < args.Length; i++)
         {
-            values[i + 2] = args[i] switch
+            values[i + 3] = args[i] switch
             {
                 string s => s,
                 int n => n,
@@ -490,8 +540,13 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                 _ => throw new ArgumentException($"Unsupported script argument {args[i]}", nameof(args)),
             };
         }
-        return script.EvaluateAsync(_redis.GetDatabase(), _keys.All, values);
+        var reply = (RedisResult[])(await script.EvaluateAsync(_redis.GetDatabase(), _keys.All, values).ConfigureAwait(false))!;
+        var epoch = (string)reply[0]!;
+        Volatile.Write(ref _epoch, epoch);
+        return (reply.Length > 1 ? reply[1] : RedisResult.Create(RedisValue.Null), epoch);
     }
+
+    internal sealed record ReclaimReply(bool Held, long FencingToken, string Epoch, bool LimitKnown, int Position);
 
     private static void Validate(SlotRequest request)
     {

@@ -14,7 +14,7 @@ internal sealed class SemaphoreKeys
         All =
         [
             tag + "limit", tag + "holders", tag + "holder-info", tag + "waiters",
-            tag + "waiter-expiry", tag + "waiter-info", tag + "sequence", tag + "fence",
+            tag + "waiter-expiry", tag + "waiter-info", tag + "sequence", tag + "fence", tag + "epoch", tag + "reset-grace",
         ];
         Channel = RedisChannel.Literal(prefix + ":events");
     }

@@ -28,6 +28,8 @@ internal sealed class SemaphoreMetrics : IDisposable
             "Time from asking for a build slot to holding it.");
         LeasesLost = meter.CreateCounter<long>("buildfarm.semaphore.leases_lost", "{lease}",
             "Leases lost while held (expired, released by an admin, renewal refused).");
+        LeasesReclaimed = meter.CreateCounter<long>("buildfarm.semaphore.leases_reclaimed", "{lease}",
+            "Leases that Redis lost with its data and that re-claimed their slot.");
     }
 
     public UpDownCounter<long> Holders { get; }
@@ -37,6 +39,8 @@ internal sealed class SemaphoreMetrics : IDisposable
     public Histogram<double> GrantWait { get; }
 
     public Counter<long> LeasesLost { get; }
+
+    public Counter<long> LeasesReclaimed { get; }
 
     public void Dispose() => _ownedMeter?.Dispose();
 }

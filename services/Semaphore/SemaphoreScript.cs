@@ -5,8 +5,9 @@ using StackExchange.Redis;
 namespace BuildFarm.Semaphore;
 
 /// <summary>
-/// One of the semaphore's Lua scripts (Scripts/*.lua, each prefixed with Scripts/common.lua), run with
-/// EVALSHA; after a Redis restart emptied the script cache it is sent once with EVAL, which caches it again.
+/// One of the semaphore's Lua scripts (Scripts/*.lua, each the body of a function after Scripts/common.lua, answering
+/// {epoch, its own answer}), run with EVALSHA; after a Redis restart emptied the script cache it is sent once with
+/// EVAL, which caches it again.
 /// </summary>
 internal sealed class SemaphoreScript
 {
@@ -33,6 +34,7 @@ internal sealed class SemaphoreScript
     public static readonly SemaphoreScript List = Load("list");
     public static readonly SemaphoreScript ForceRelease = Load("forcerelease");
     public static readonly SemaphoreScript Clear = Load("clear");
+    public static readonly SemaphoreScript Reclaim = Load("reclaim");
 
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
     {
@@ -47,7 +49,7 @@ internal sealed class SemaphoreScript
     }
 
     private static SemaphoreScript Load(string name) =>
-        new(name, ReadResource("common") + "\n" + ReadResource(name));
+        new(name, ReadResource("common") + "\nlocal function body()\n" + ReadResource(name) + "\nend\nreturn { EPOCH, body() }\n");
 
     private static string ReadResource(string name)
     {

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using BuildFarm.Semaphore;
+using BuildFarm.Settings.Storage;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace BuildFarm.Settings;
@@ -7,16 +9,33 @@ namespace BuildFarm.Settings;
 /// <summary>
 /// Keeps the Redis semaphore's limit equal to the stored <c>maxConcurrentBuilds</c>. A change is applied at once; when
 /// Redis does not answer it is retried in the background until it succeeds or a newer revision replaces it. A revision
-/// older than the one applied is ignored, so concurrent writes cannot leave an older limit in force.
+/// older than the one applied is ignored, so concurrent writes cannot leave an older limit in force. Every
+/// <see cref="SemaphoreLimitSyncOptions.CheckInterval"/>, and as soon as the Redis connection is restored, the limit in
+/// Redis is compared with the stored record and set again when it differs: a Redis that lost its data holds no limit,
+/// and the semaphore grants nothing until this sets it.
 /// </summary>
-public sealed partial class SemaphoreLimitSync(IFarmSemaphore semaphore, ILogger<SemaphoreLimitSync> logger) : BackgroundService
+public sealed partial class SemaphoreLimitSync : BackgroundService
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
-
+    private readonly IFarmSemaphore _semaphore;
+    private readonly SettingsStore _store;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly ILogger<SemaphoreLimitSync> _logger;
+    private readonly TimeSpan _interval;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _appliedRevision;
     private (int Limit, long Revision)? _pending;
+    private bool _checkFailing;
+
+    public SemaphoreLimitSync(IFarmSemaphore semaphore, SettingsStore store, IConnectionMultiplexer redis,
+        IOptions<SemaphoreLimitSyncOptions> options, ILogger<SemaphoreLimitSync> logger)
+    {
+        _semaphore = semaphore;
+        _store = store;
+        _redis = redis;
+        _logger = logger;
+        _interval = options.Value.CheckInterval;
+    }
 
     /// <summary>Sets the limit of <paramref name="revision"/> unless a newer one is in force. False when it is left to the retry.</summary>
     public async Task<bool> ApplyAsync(int limit, long revision, CancellationToken cancellationToken = default)
@@ -44,19 +63,65 @@ public sealed partial class SemaphoreLimitSync(IFarmSemaphore semaphore, ILogger
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _redis.ConnectionRestored += OnConnectionRestored;
         try
         {
-            while (await _wake.Reader.WaitToReadAsync(stoppingToken))
+            while (!stoppingToken.IsCancellationRequested)
             {
-                _wake.Reader.TryRead(out _);
-                while (!await RetryPendingAsync(stoppingToken))
+                using (var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                 {
-                    await Task.Delay(RetryDelay, stoppingToken);
+                    timer.CancelAfter(_interval);
+                    try
+                    {
+                        await _wake.Reader.WaitToReadAsync(timer.Token);
+                        _wake.Reader.TryRead(out _);
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // The interval passed.
+                    }
+                }
+                if (await RetryPendingAsync(stoppingToken))
+                {
+                    await CheckAsync(stoppingToken);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            _redis.ConnectionRestored -= OnConnectionRestored;
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _wake.Writer.TryWrite(true);
+
+    /// <summary>Compares the limit in Redis with the stored one and sets it again when they differ.</summary>
+    private async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        StoredSettings stored;
+        int? inRedis;
+        try
+        {
+            stored = await _store.GetAsync(cancellationToken);
+            inRedis = await _semaphore.GetLimitAsync();
+            _checkFailing = false;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            if (!_checkFailing)
+            {
+                _checkFailing = true;
+                LogCheckFailed(ex, _interval.TotalSeconds);
+            }
+            return;
+        }
+        if (inRedis != stored.Settings.MaxConcurrentBuilds)
+        {
+            LogDiffers(inRedis?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", stored.Settings.MaxConcurrentBuilds, stored.Revision);
+            await ApplyAsync(stored.Settings.MaxConcurrentBuilds, stored.Revision, cancellationToken);
         }
     }
 
@@ -77,7 +142,7 @@ public sealed partial class SemaphoreLimitSync(IFarmSemaphore semaphore, ILogger
     {
         try
         {
-            await semaphore.SetLimitAsync(limit);
+            await _semaphore.SetLimitAsync(limit);
             _appliedRevision = revision;
             _pending = null;
             LogApplied(limit, revision);
@@ -85,7 +150,7 @@ public sealed partial class SemaphoreLimitSync(IFarmSemaphore semaphore, ILogger
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            LogFailed(ex, limit, revision, RetryDelay.TotalSeconds);
+            LogFailed(ex, limit, revision, _interval.TotalSeconds);
             return false;
         }
     }
@@ -95,4 +160,10 @@ public sealed partial class SemaphoreLimitSync(IFarmSemaphore semaphore, ILogger
 
     [LoggerMessage(LogLevel.Error, "Could not set the build-slot limit to {Limit} (settings revision {Revision}); retrying every {DelaySeconds} s")]
     private partial void LogFailed(Exception exception, int limit, long revision, double delaySeconds);
+
+    [LoggerMessage(LogLevel.Warning, "Redis holds the build-slot limit {InRedis}, the settings (revision {Revision}) say {Limit}: setting it again")]
+    private partial void LogDiffers(string inRedis, int limit, long revision);
+
+    [LoggerMessage(LogLevel.Warning, "Could not compare the build-slot limit in Redis with the stored settings; trying every {DelaySeconds} s")]
+    private partial void LogCheckFailed(Exception exception, double delaySeconds);
 }

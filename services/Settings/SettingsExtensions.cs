@@ -28,6 +28,8 @@ public static class SettingsExtensions
         services.AddSingleton<IValidator<FarmSettings>, FarmSettingsValidator>();
         services.AddSingleton<SettingsStore>();
         services.AddScoped<SettingsWriter>();
+        services.AddOptions<SemaphoreLimitSyncOptions>().BindConfiguration(SemaphoreLimitSyncOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SemaphoreLimitSync>();
         services.AddHostedService(sp => sp.GetRequiredService<SemaphoreLimitSync>());
         services.AddHostedService<SettingsStartup>();

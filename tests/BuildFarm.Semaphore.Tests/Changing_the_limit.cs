@@ -57,15 +57,25 @@ public sealed class Changing_the_limit
     }
 
     [Fact]
-    public async Task Unset_it_is_the_configured_default()
+    public async Task Unknown_it_grants_nothing_and_waiters_wait_visibly_until_it_is_set()
     {
+        // Redis lost its data, or a fresh farm before Settings seeded the limit: no key, and no default to fall back on.
         await using var scope = await SemaphoreScope.CreateAsync(limit: 2);
-        var keys = new SemaphoreKeys(scope.Prefix).All;
-        await scope.Database.KeyDeleteAsync(keys[0]);
-        var configured = await scope.AddInstanceAsync(o => o.DefaultLimit = 7);
+        await scope.Database.KeyDeleteAsync(new SemaphoreKeys(scope.Prefix).All[0]);
+        var worker = await scope.AddInstanceAsync();
 
-        Assert.Equal(7, await configured.GetLimitAsync());
-        Assert.Equal(4, await scope.Admin.GetLimitAsync());
+        var waiting = worker.AcquireAsync(SemaphoreScope.Request("first"), CancellationToken.None);
+        await scope.WaitUntilQueuedAsync("first");
+
+        object? unknown = await scope.Admin.GetLimitAsync();
+        Assert.Null(unknown);
+        Assert.Empty(await scope.Admin.GetHoldersAsync()); // listing reaps and admits: still nothing granted
+        Assert.Equal("first", Assert.Single(await scope.Admin.GetWaitersAsync()).HolderId);
+        Assert.False(waiting.IsCompleted);
+
+        await scope.Admin.SetLimitAsync(1);
+        await using var lease = await waiting.WaitAsync(SemaphoreScope.Patience);
+        Assert.Equal("first", Assert.Single(await scope.Admin.GetHoldersAsync()).HolderId);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => scope.Admin.SetLimitAsync(-1));
     }
 }

@@ -16,7 +16,6 @@ public sealed class Registering_the_semaphore
         await using var services = Services(redis, new()
         {
             ["Semaphore:KeyPrefix"] = prefix,
-            ["Semaphore:DefaultLimit"] = "6",
             ["Semaphore:LeaseTtl"] = "00:00:30",
         }, o => o.WaiterTtl = TimeSpan.FromSeconds(9));
 
@@ -24,8 +23,9 @@ public sealed class Registering_the_semaphore
         var options = services.GetRequiredService<IOptions<FarmSemaphoreOptions>>().Value;
 
         Assert.Same(semaphore, services.GetRequiredService<RedisFarmSemaphore>());
-        Assert.Equal((prefix, 6, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(9)),
-            (options.KeyPrefix, options.DefaultLimit, options.LeaseTtl, options.WaiterTtl));
+        Assert.Equal((prefix, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(9)),
+            (options.KeyPrefix, options.LeaseTtl, options.WaiterTtl));
+        await semaphore.SetLimitAsync(6);
         Assert.Equal(6, await semaphore.GetLimitAsync());
         await using (var lease = await semaphore.AcquireAsync(SemaphoreScope.Request("via-di"), CancellationToken.None))
         {
@@ -38,11 +38,11 @@ public sealed class Registering_the_semaphore
     public async Task Rejects_invalid_options_naming_the_key()
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        await using var services = Services(redis, new() { ["Semaphore:DefaultLimit"] = "-1" });
+        await using var services = Services(redis, new() { ["Semaphore:LeaseTtl"] = "00:00:00" });
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IFarmSemaphore>());
 
-        Assert.Contains("DefaultLimit", error.Message);
+        Assert.Contains("LeaseTtl", error.Message);
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class Registering_the_semaphore
     {
         var options = new FarmSemaphoreOptions();
 
-        Assert.Equal(("buildfarm:semaphore", TimeSpan.FromSeconds(60), 4), (options.KeyPrefix, options.LeaseTtl, options.DefaultLimit));
+        Assert.Equal(("buildfarm:semaphore", TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(15)), (options.KeyPrefix, options.LeaseTtl, options.WaiterTtl));
     }
 
     private static ServiceProvider Services(IConnectionMultiplexer redis, Dictionary<string, string?> settings, Action<FarmSemaphoreOptions>? configure = null)

@@ -29,8 +29,9 @@ public sealed class Semaphore_metrics
 
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
         var prefix = $"test:semaphore:{Guid.NewGuid():N}";
-        await using (var semaphore = new RedisFarmSemaphore(redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = prefix, DefaultLimit = 1 }), meterFactory: factory))
+        await using (var semaphore = new RedisFarmSemaphore(redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = prefix }), meterFactory: factory))
         {
+            await semaphore.SetLimitAsync(1);
             var lease = await semaphore.AcquireAsync(SemaphoreScope.Request("measured"), CancellationToken.None);
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.holders"));
             Assert.Equal(0, totals.GetValueOrDefault("buildfarm.semaphore.waiters"));

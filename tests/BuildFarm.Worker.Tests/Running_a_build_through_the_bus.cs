@@ -1,3 +1,4 @@
+using BuildFarm.Semaphore;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.Testing;
 using MassTransit;
@@ -52,6 +53,8 @@ public sealed class Running_a_build_through_the_bus : IAsyncLifetime
         });
         await _listener.StartAsync();
         await _host.StartAsync();
+        // The farm-wide limit is the Settings service's to set (the semaphore has no default); the test plays it.
+        await _host.Services.GetRequiredService<IFarmSemaphore>().SetLimitAsync(4);
     }
 
     [Fact]

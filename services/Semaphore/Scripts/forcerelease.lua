@@ -1,7 +1,7 @@
--- ARGV[3] holder id. An admin frees one holder's slot; its lease is told it is lost. Returns 1 or 0.
+-- ARGV[4] holder id. An admin frees one holder's slot; its lease is told it is lost. Returns 1 or 0.
 local now = now_ms()
 reap(now)
-local id = ARGV[3]
+local id = ARGV[4]
 local info = holder_info(id)
 local released = 0
 if info then

@@ -1,1 +1,1 @@
-return current_limit()
+return current_limit() or -1

@@ -1,8 +1,8 @@
--- ARGV[3] holder id. A waiter gives up (timeout, cancellation): its entry goes, and so does a grant
+-- ARGV[4] holder id. A waiter gives up (timeout, cancellation): its entry goes, and so does a grant
 -- it has not claimed yet. Returns 1 if something was removed.
 local now = now_ms()
 reap(now)
-local id = ARGV[3]
+local id = ARGV[4]
 local removed = redis.call('ZREM', K_WAITERS, id)
 remove_waiter(id)
 local info = holder_info(id)

@@ -25,6 +25,9 @@ public sealed class SettingsFixture : IAsyncLifetime
     /// <summary>The limit the fixture puts in Redis before the service starts (the service must replace it).</summary>
     public const int LimitBeforeStart = 11;
 
+    /// <summary>How often the service compares the limit in Redis with the stored one (5 s unless configured).</summary>
+    public static TimeSpan LimitCheckInterval { get; } = TimeSpan.FromMilliseconds(200);
+
     private WebApplicationFactory<Program>? _factory;
     private IHost? _listener;
     private ConnectionMultiplexer? _redis;
@@ -62,6 +65,7 @@ public sealed class SettingsFixture : IAsyncLifetime
             web.UseSetting("Bus:Senders:Check", "false");
             web.UseSetting("Auth:SigningKey", SigningKey);
             web.UseSetting("Semaphore:KeyPrefix", SemaphorePrefix);
+            web.UseSetting("LimitSync:CheckInterval", LimitCheckInterval.ToString());
             web.ConfigureLogging(logging => logging.ClearProviders().AddSimpleConsole()
                 .SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error));
         });

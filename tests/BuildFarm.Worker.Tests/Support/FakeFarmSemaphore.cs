@@ -41,7 +41,7 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
         }
     }
 
-    public Task<int> GetLimitAsync() => Task.FromResult(int.MaxValue);
+    public Task<int?> GetLimitAsync() => Task.FromResult<int?>(int.MaxValue);
 
     public Task SetLimitAsync(int limit) => Task.CompletedTask;
 
