@@ -73,12 +73,13 @@ public sealed class DeadlineMonitor(
         {
             probe.Parameters.AddWithValue("queue", RecordHeartbeatConsumer.Queue);
             probe.Parameters.AddWithValue("fresh", now - RecordHeartbeatConsumer.ProbeGap(options.Value));
-            if (await probe.ExecuteScalarAsync(ct) is not DateTimeOffset since)
+            // Npgsql reads timestamptz as a UTC DateTime.
+            if (await probe.ExecuteScalarAsync(ct) is not DateTime since)
             {
                 // The probes are not coming through: neither are heartbeats nor reports, so nothing is judged.
                 return;
             }
-            flowingSince = since > startedAt ? since : startedAt;
+            flowingSince = new DateTimeOffset(DateTime.SpecifyKind(since, DateTimeKind.Utc)) is var flowing && flowing > startedAt ? flowing : startedAt;
         }
 
         var lost = new List<(Guid BuildId, int Attempt, string ServerId)>();
