@@ -252,7 +252,10 @@ public sealed class WorkerCrashFarm : Farm
     protected override void Configure(IDictionary<string, string> settings)
     {
         Directory.CreateDirectory(PidDirectory);
-        File.SetUnixFileMode(PidDirectory, (UnixFileMode)0b1_111_111_111);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(PidDirectory, (UnixFileMode)0b1_111_111_111);
+        }
         settings["Worker__BuildEnvironment__MOCK_PID_DIR"] = PidDirectory;
     }
 }
