@@ -242,7 +242,10 @@ public sealed class DatabaseOutageFarm : Farm
 }
 
 
-/// <summary>A farm whose stand-in mock builds run long and write their pids, so a test can kill the Worker mid-build.</summary>
+/// <summary>
+/// A farm whose stand-in mock builds run long and write their pids, so a test can kill the Worker mid-build, and whose
+/// Worker heartbeats every 20 s, so it is back before the Scheduler misses three heartbeats.
+/// </summary>
 public sealed class WorkerCrashFarm : Farm
 {
     public string PidDirectory => Path.Combine(Temp, "pids");
@@ -257,6 +260,8 @@ public sealed class WorkerCrashFarm : Farm
             File.SetUnixFileMode(PidDirectory, (UnixFileMode)0b1_111_111_111);
         }
         settings["Worker__BuildEnvironment__MOCK_PID_DIR"] = PidDirectory;
+        // A Worker restarted within three heartbeats, as a supervisor restarts it (starting one takes seconds here).
+        settings["Worker__HeartbeatInterval"] = "00:00:20";
     }
 }
 
