@@ -78,10 +78,10 @@ public sealed class Riding_out_a_broker_outage_on_the_worker(WorkerBusOutageFarm
 
         farm.WorkerBus.Cut();
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
-        // The Worker writes the build's result into its spool when the build ended.
-        var spool = Path.Combine(farm.Temp, "state", farm.ServerId, "spool");
-        while (!(Directory.Exists(spool) && Directory.GetFiles(spool, "*.json").Any(f =>
-                   File.ReadAllText(f).Contains("\"Type\":\"BuildRunFinished\"", StringComparison.Ordinal))))
+        // The Worker removes the attempt's record once the build ended and it cleaned up after it.
+        var record = Path.Combine(farm.Temp, "state", farm.ServerId, "attempts", $"{id:N}-1.json");
+        Assert.True(File.Exists(record));
+        while (File.Exists(record))
         {
             Assert.True(DateTime.UtcNow < deadline, $"the build did not end on the Worker\n{farm.Logs()}");
             await Task.Delay(100);
