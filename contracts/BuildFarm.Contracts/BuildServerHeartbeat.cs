@@ -4,6 +4,11 @@ namespace BuildFarm.Contracts;
 public sealed record BuildServerHeartbeat
 {
     public required string ServerId { get; init; }
+    /// <summary>
+    /// The Worker process that sends the heartbeat (a new id at each start of the Worker); null from servers that do not report it.
+    /// The Scheduler declares lost the attempts of an earlier process of the server as soon as a later one reports.
+    /// </summary>
+    public Guid? InstanceId { get; init; }
     public required string Host { get; init; }
     public required IReadOnlyList<string> Architectures { get; init; }
     /// <summary>Toolchains the server really has: "rpmbuild", "mock:&lt;config&gt;".</summary>

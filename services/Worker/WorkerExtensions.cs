@@ -42,7 +42,17 @@ public static class WorkerExtensions
                     e.ConfigureConsumer<Consumers.ApplySettingsConsumer>(context);
                 });
             });
-        builder.Services.TryAddSingleton<IBuildEvents, BusBuildEvents>();
+        // Results and log batches go through a durable spool on the server's disk; it stops after the runner (which
+        // writes the last results) and before the bus.
+        builder.Services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WorkerOptions>>().Value;
+            var bus = sp.GetRequiredService<IBus>();
+            return new Spool.EventSpool(Path.Combine(options.StateDirectory, "spool"), options.SpoolLimitBytes,
+                (message, id, ct) => Spool.SpooledBuildEvents.SendAsync(bus, message, id, ct), sp.GetRequiredService<ILogger<Spool.EventSpool>>());
+        });
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Spool.EventSpool>());
+        builder.Services.TryAddSingleton<IBuildEvents, Spool.SpooledBuildEvents>();
         builder.Services.AddBuildRunner();
         builder.Services.AddHostedService<FarmSettingsFollower>();
         builder.Services.AddFarmSettingsBootstrap();
@@ -60,6 +70,7 @@ public static class WorkerExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<WorkerInstance>();
         services.TryAddSingleton<WorkerSettings>();
         services.TryAddSingleton<WorkerCapabilities>();
         services.TryAddSingleton<RepositoryCache>();
@@ -74,7 +85,8 @@ public static class WorkerExtensions
             sp.GetRequiredService<GitCheckout>(),
             sp.GetRequiredService<Sandboxing.BuildSandbox>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<BuildRunner>>()));
+            sp.GetRequiredService<ILogger<BuildRunner>>(),
+            sp.GetRequiredService<WorkerInstance>()));
         services.AddHostedService(sp => sp.GetRequiredService<BuildRunner>());
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<RepositoryCacheMaintenance>();

@@ -44,6 +44,17 @@ public sealed class WorkerOptions : IValidatableObject
     /// </summary>
     public string? RepositoryCacheRoot { get; set; }
 
+    /// <summary>
+    /// This server's own state on disk: the spool of results and log batches not yet confirmed by the broker, and the
+    /// record of the attempts under way (what a restarted Worker sweeps). Empty means <c>state/{ServerId}</c> beside
+    /// <see cref="WorkspaceRoot"/>. Never shared by two servers.
+    /// </summary>
+    public string? StateRoot { get; set; }
+
+    /// <summary>Most bytes the spool holds before a build's log waits for the broker (results always go in).</summary>
+    [Range(1L * 1024 * 1024, 1L << 40)]
+    public long SpoolLimitBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>The content-addressed artifact store (a directory).</summary>
     [Required(AllowEmptyStrings = false)]
     public string ArtifactStore { get; set; } = Path.Combine(Path.GetTempPath(), "buildfarm", "artifacts");
@@ -92,6 +103,11 @@ public sealed class WorkerOptions : IValidatableObject
         ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)) ?? "/", "repositories")
         : RepositoryCacheRoot);
 
+    /// <summary><see cref="StateRoot"/>, or <c>state/{ServerId}</c> beside <see cref="WorkspaceRoot"/>, as a full path.</summary>
+    public string StateDirectory => Path.GetFullPath(string.IsNullOrWhiteSpace(StateRoot)
+        ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)) ?? "/", "state", ServerId)
+        : StateRoot);
+
     /// <summary>The queue this server receives its commands on.</summary>
     public string QueueName => QueueNameFor(ServerId);
 
@@ -125,6 +141,12 @@ public sealed class WorkerOptions : IValidatableObject
         if (Path.GetFullPath(WorkspaceRoot) == Path.GetFullPath(ArtifactStore))
         {
             yield return new ValidationResult("Worker:WorkspaceRoot and Worker:ArtifactStore must differ.", [nameof(WorkspaceRoot)]);
+        }
+        var state = StateDirectory.TrimEnd(Path.DirectorySeparatorChar);
+        if (state == Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)
+            || state == Path.GetFullPath(ArtifactStore).TrimEnd(Path.DirectorySeparatorChar))
+        {
+            yield return new ValidationResult("Worker:StateRoot must differ from Worker:WorkspaceRoot and Worker:ArtifactStore.", [nameof(StateRoot)]);
         }
         var cache = RepositoryCacheDirectory.TrimEnd(Path.DirectorySeparatorChar);
         if (cache == Path.GetFullPath(WorkspaceRoot).TrimEnd(Path.DirectorySeparatorChar)

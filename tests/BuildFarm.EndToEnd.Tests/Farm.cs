@@ -39,6 +39,17 @@ public class Farm : IAsyncLifetime
     /// <summary>Seconds the stand-in mock spends "building", so a test can act while a build runs.</summary>
     protected virtual int MockSeconds => 0;
 
+    /// <summary>Settings of this farm's own beyond the common ones (service environment variables).</summary>
+    protected virtual void Configure(IDictionary<string, string> settings)
+    {
+    }
+
+    /// <summary>The RabbitMQ URI a service gets (the same, unless a farm puts something between).</summary>
+    protected virtual Uri ServicesBus(string service, Uri uri) => uri;
+
+    /// <summary>Changes a setting for the services started from now on (say a Worker started again).</summary>
+    public void Set(string key, string value) => environment[key] = value;
+
     public async Task InitializeAsync()
     {
         database = await TestServers.CreateDatabaseAsync("e2e");
@@ -73,6 +84,7 @@ public class Farm : IAsyncLifetime
             File.SetUnixFileMode(Path.Combine(Temp, "mock-roots"), (UnixFileMode)0b1_111_111_111);
         }
         environment["Worker__BuildEnvironment__MOCK_SLEEP"] = MockSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Configure(environment);
 
         Settings = await StartAsync("Settings");
         // The tests load this 2-core machine fully: a CPU threshold would hold builds back at random.
@@ -99,7 +111,7 @@ public class Farm : IAsyncLifetime
                     && !e.Key.StartsWith("Farm__", StringComparison.Ordinal) && e.Key != "ConnectionStrings__Postgres")
                 .ToDictionary()
             : new Dictionary<string, string>(environment);
-        settings["ConnectionStrings__RabbitMq"] = busUsers[name].ToString();
+        settings["ConnectionStrings__RabbitMq"] = ServicesBus(name, busUsers[name]).ToString();
         return ServiceProcess.StartAsync(name, settings);
     }
 
@@ -229,3 +241,63 @@ public sealed class DatabaseOutageFarm : Farm
     }
 }
 
+
+/// <summary>
+/// A farm whose stand-in mock builds run long and write their pids, so a test can kill the Worker mid-build, and whose
+/// Worker heartbeats every 20 s, so it is back before the Scheduler misses three heartbeats.
+/// </summary>
+public sealed class WorkerCrashFarm : Farm
+{
+    public string PidDirectory => Path.Combine(Temp, "pids");
+
+    protected override int MockSeconds => 300;
+
+    protected override void Configure(IDictionary<string, string> settings)
+    {
+        Directory.CreateDirectory(PidDirectory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(PidDirectory, (UnixFileMode)0b1_111_111_111);
+        }
+        settings["Worker__BuildEnvironment__MOCK_PID_DIR"] = PidDirectory;
+        // A Worker restarted within three heartbeats, as a supervisor restarts it (starting one takes seconds here).
+        settings["Worker__HeartbeatInterval"] = "00:00:20";
+    }
+}
+
+/// <summary>
+/// A farm whose Worker reaches RabbitMQ through a <see cref="TcpProxy"/> the test can cut (the other services go direct),
+/// with heartbeats every 5 s so a cut of a few seconds does not make the server lost; mock prints 1 MiB of numbered lines
+/// in each of its two runs.
+/// </summary>
+public sealed class WorkerBusOutageFarm : Farm
+{
+    public TcpProxy WorkerBus { get; private set; } = null!;
+
+    protected override int MockSeconds => 3;
+
+    protected override void Configure(IDictionary<string, string> settings)
+    {
+        settings["Worker__HeartbeatInterval"] = "00:00:05";
+        settings["Worker__BuildEnvironment__MOCK_SPAM_MB"] = "1";
+    }
+
+    protected override Uri ServicesBus(string service, Uri uri)
+    {
+        if (service != "Worker")
+        {
+            return uri;
+        }
+        WorkerBus ??= new TcpProxy(uri.Host, uri.Port);
+        return new UriBuilder(uri) { Host = "127.0.0.1", Port = WorkerBus.Port }.Uri;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (WorkerBus is not null)
+        {
+            await WorkerBus.DisposeAsync();
+        }
+    }
+}

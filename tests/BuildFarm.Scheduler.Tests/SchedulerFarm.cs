@@ -96,9 +96,27 @@ public sealed class SchedulerFarm : IAsyncDisposable
             return; // delivery is at least once: like the real Worker, a repeated dispatch of the same attempt is ignored
         }
         Dispatches.Enqueue(m);
+        if (server.Holding)
+        {
+            return; // taken from the queue and kept: StartHeldAsync starts it
+        }
+        await StartAsync(server, m);
+    }
+
+    /// <summary>Accepts and starts, in the server's current process, a dispatch it held.</summary>
+    public Task StartHeldAsync(FakeServer server, DispatchBuild m) => StartAsync(server, m);
+
+    private async Task StartAsync(FakeServer server, DispatchBuild m)
+    {
         server.Begin(m.BuildId, m.Attempt);
-        await context.Publish(new BuildRunAccepted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, AcceptedAt = DateTimeOffset.UtcNow });
-        await context.Publish(new BuildRunStarted { BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, FencingToken = 1, StartedAt = DateTimeOffset.UtcNow });
+        await bus.Publish(new BuildRunAccepted
+        {
+            BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, InstanceId = server.Instance, AcceptedAt = DateTimeOffset.UtcNow,
+        });
+        await bus.Publish(new BuildRunStarted
+        {
+            BuildId = m.BuildId, Attempt = m.Attempt, ServerId = server.Id, InstanceId = server.Instance, FencingToken = 1, StartedAt = DateTimeOffset.UtcNow,
+        });
         if (server.FinishAfter is { } after)
         {
             _ = Task.Run(async () =>
@@ -180,6 +198,34 @@ public sealed class SchedulerFarm : IAsyncDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The reasons in a build's history, oldest first.</summary>
+    public async Task<List<string>> HistoryAsync(Guid buildId)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(h->>'Reason', '') FROM build_state, jsonb_array_elements(data->'History') h WHERE correlation_id = $1", connection);
+        command.Parameters.AddWithValue(buildId);
+        var reasons = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            reasons.Add(reader.GetString(0));
+        }
+        return reasons;
+    }
+
+    /// <summary>The instance id the registry holds for a server and how many heartbeats of it were recorded (by last_seen).</summary>
+    public async Task<(Guid? Instance, DateTimeOffset LastSeen)> ServerInstanceAsync(string serverId)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT instance_id, last_seen FROM build_server WHERE server_id = $1", connection);
+        command.Parameters.AddWithValue(serverId);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)) : (null, default);
+    }
+
     public async Task<long> ServersOnlineAsync()
     {
         await using var connection = new NpgsqlConnection(Database);
@@ -227,6 +273,22 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     public int Max { get; } = max;
     public TimeSpan? FinishAfter { get; } = finishAfter;
     public bool Maintenance { get; set; }
+    /// <summary>The Worker process it plays (reported in heartbeats and attempts when set).</summary>
+    public Guid? Instance { get; private set; }
+
+    /// <summary>Takes dispatches from its queue without accepting them (as a Worker killed before it could).</summary>
+    public bool Holding { get; set; }
+
+    /// <summary>A new Worker process of the server: a new instance id, and nothing running (the old process died with its builds).</summary>
+    public void Restart()
+    {
+        lock (active)
+        {
+            active.Clear();
+        }
+        Instance = Guid.NewGuid();
+    }
+
     /// <summary>Stops sending heartbeats, as a server that died or lost its network.</summary>
     public bool Silent { get; set; }
     /// <summary>The most attempts it ever ran at once.</summary>
@@ -267,7 +329,7 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
         }
         return new BuildServerHeartbeat
         {
-            ServerId = Id, Host = Id + ".test", Architectures = [architecture, "noarch"], Toolchains = ["rpmbuild"],
+            ServerId = Id, InstanceId = Instance, Host = Id + ".test", Architectures = [architecture, "noarch"], Toolchains = ["rpmbuild"],
             MaxConcurrentBuilds = Max, ActiveBuilds = running.Count, Running = running, CpuPercent = 10, MemoryPercent = 10, DiskPercent = 10,
             Maintenance = Maintenance, Version = "test", Interval = TimeSpan.FromMilliseconds(500), SentAt = DateTimeOffset.UtcNow,
         };

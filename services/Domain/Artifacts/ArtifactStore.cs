@@ -22,6 +22,13 @@ public sealed class ArtifactStore
 
     public string Root { get; }
 
+    /// <summary>Partial copies in the store's incoming directory that <see cref="AddAsync"/> made for <paramref name="owner"/>.</summary>
+    public IEnumerable<string> IncomingOf(string owner)
+    {
+        var incoming = Path.Combine(Root, "incoming");
+        return Directory.Exists(incoming) ? Directory.EnumerateFiles(incoming, owner + ".*") : [];
+    }
+
     /// <summary>Where the content with this SHA-256 lives. Throws when <paramref name="sha256"/> is not 64 hex digits.</summary>
     public string PathFor(string sha256)
     {
@@ -39,7 +46,8 @@ public sealed class ArtifactStore
     /// the stored file is read-only. A file that is not a regular file, or (with <paramref name="within"/>) whose real
     /// path is outside that directory, as a symbolic link a build made to a file of the host's would be, is refused.
     /// </summary>
-    public async Task<Artifact> AddAsync(string file, string kind, CancellationToken cancellationToken = default, string? within = null)
+    public async Task<Artifact> AddAsync(string file, string kind, CancellationToken cancellationToken = default, string? within = null,
+        string? owner = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(file);
         ArgumentException.ThrowIfNullOrWhiteSpace(kind);
@@ -49,7 +57,8 @@ public sealed class ArtifactStore
         }
         var incoming = Path.Combine(Root, "incoming");
         Directory.CreateDirectory(incoming);
-        var temporary = Path.Combine(incoming, Guid.NewGuid().ToString("N"));
+        // A partial copy left by a process that died is named after its owner (when given), who removes it: IncomingOf.
+        var temporary = Path.Combine(incoming, owner is null ? Guid.NewGuid().ToString("N") : $"{owner}.{Guid.NewGuid():N}");
         try
         {
             string sha256;

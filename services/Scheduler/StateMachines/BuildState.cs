@@ -40,6 +40,11 @@ public sealed class BuildState : SagaStateMachineInstance, ISagaVersion
     public int Attempt { get; set; }
     public string? ServerId { get; set; }
     public long? FencingToken { get; set; }
+    /// <summary>
+    /// The Worker process (its instance id) that accepted or started the current attempt, when it said: once a later
+    /// process of the same server reports, the attempt is lost (the record-heartbeat consumer declares it so).
+    /// </summary>
+    public Guid? WorkerInstance { get; set; }
 
     /// <summary>When the current state's deadline passes (ack, slot, build duration, cancel grace), if it has one.</summary>
     public DateTimeOffset? DeadlineAt { get; set; }

@@ -91,6 +91,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                     c.Saga.ServerId = c.Message.ServerId;
                     c.Saga.DispatchedAt = now;
                     c.Saga.AcceptedAt = null;
+                    c.Saga.WorkerInstance = null;
                     c.Saga.RetryAt = null;
                     c.Saga.DeadlineAt = now + o.DispatchAckTimeout;
                     c.Saga.Record(nameof(Dispatched), now, $"dispatched to {c.Message.ServerId}");
@@ -111,6 +112,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                 {
                     var now = time.GetUtcNow();
                     c.Saga.AcceptedAt = now;
+                    c.Saga.WorkerInstance = c.Message.InstanceId ?? c.Saga.WorkerInstance;
                     c.Saga.DeadlineAt = now + TimeSpan.FromSeconds(settings.Current.SlotWaitTimeoutSeconds) + o.StartMargin;
                 }),
             When(RunStarted, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
@@ -119,6 +121,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                     var now = time.GetUtcNow();
                     c.Saga.StartedAt = c.Message.StartedAt;
                     c.Saga.FencingToken = c.Message.FencingToken;
+                    c.Saga.WorkerInstance = c.Message.InstanceId ?? c.Saga.WorkerInstance;
                     c.Saga.DeadlineAt = now + TimeSpan.FromMinutes(settings.Current.MaxBuildMinutes) + o.BuildTimeoutMargin;
                     c.Saga.Record(nameof(Building), now, $"building on {c.Message.ServerId}");
                 })
@@ -451,6 +454,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             saga.StartedAt = null;
             saga.Record("Queued", now, $"attempt {saga.Attempt} on {saga.ServerId} failed: {reason}; retry in {delay.TotalSeconds:0} s");
             saga.ServerId = null;
+            saga.WorkerInstance = null;
         }
         else
         {

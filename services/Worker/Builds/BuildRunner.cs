@@ -31,6 +31,9 @@ public sealed class BuildRunner : IHostedService, IDisposable
     private readonly ArtifactStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<BuildRunner> _logger;
+    private readonly WorkerInstance _instance;
+    private readonly AttemptLedger _ledger;
+    private readonly Lazy<Task> _swept;
     private readonly ConcurrentDictionary<(Guid BuildId, int Attempt), BuildRun> _runs = new();
     private readonly SemaphoreSlim _permits;
     private volatile bool _stopping;
@@ -44,7 +47,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
         GitCheckout git,
         Sandboxing.BuildSandbox sandbox,
         TimeProvider time,
-        ILogger<BuildRunner> logger)
+        ILogger<BuildRunner> logger,
+        WorkerInstance instance)
     {
         _options = options.Value;
         _settings = settings;
@@ -56,6 +60,10 @@ public sealed class BuildRunner : IHostedService, IDisposable
         _time = time;
         _logger = logger;
         _store = new ArtifactStore(_options.ArtifactStore);
+        _instance = instance;
+        _ledger = new AttemptLedger(_options);
+        var sweep = new LeftoverSweep(_options, capabilities, sandbox, _ledger, _store, logger);
+        _swept = new Lazy<Task>(() => SweepAsync(sweep));
         _permits = new SemaphoreSlim(_options.MaxConcurrentBuilds, _options.MaxConcurrentBuilds);
     }
 
@@ -107,6 +115,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
                 BuildId = message.BuildId,
                 Attempt = message.Attempt,
                 ServerId = _options.ServerId,
+                InstanceId = _instance.Id,
                 AcceptedAt = _time.GetUtcNow(),
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -141,7 +150,20 @@ public sealed class BuildRunner : IHostedService, IDisposable
     internal Task? CompletionOf(Guid buildId, int attempt) =>
         _runs.TryGetValue((buildId, attempt), out var run) ? run.Completion : null;
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Before it builds, removes what the attempts of an earlier Worker process left (see <see cref="LeftoverSweep"/>).</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _swept.Value;
+
+    private async Task SweepAsync(LeftoverSweep sweep)
+    {
+        try
+        {
+            await sweep.RunAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Cleaning up after an earlier Worker process failed; building anyway");
+        }
+    }
 
     /// <summary>Takes no new work; lets running builds finish within the grace period, then hands them back.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -185,6 +207,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         IReadOnlyList<Artifact> artifacts = [];
         try
         {
+            await _swept.Value.ConfigureAwait(false);
             (result, fencingToken, artifacts) = await ExecuteAsync(run, log).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -250,6 +273,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
                     BuildId = request.BuildId,
                     Attempt = request.Attempt,
                     ServerId = _options.ServerId,
+                    InstanceId = _instance.Id,
                     FencingToken = lease.FencingToken,
                     StartedAt = _time.GetUtcNow(),
                 }, CancellationToken.None).ConfigureAwait(false);
@@ -273,7 +297,26 @@ public sealed class BuildRunner : IHostedService, IDisposable
     {
         var request = run.Request;
         var workspace = Path.Combine(_options.WorkspaceRoot, $"{request.BuildId:D}-{request.Attempt}");
-        using var sandbox = _sandbox.Open($"{request.BuildId:N}-{request.Attempt}", workspace);
+        var cgroup = $"{request.BuildId:N}-{request.Attempt}";
+        // Written before anything is made, removed after everything is cleaned up: what a Worker that died leaves, the next one sweeps.
+        var record = _ledger.Open(request.BuildId, request.Attempt, workspace, request.Toolchain,
+            _sandbox.Enabled && _sandbox.Cgroups is not null ? cgroup : null);
+        ChildProcess.Observer.Value = record.AddGroup;
+        try
+        {
+            return await BuildInAsync(run, log, workspace, cgroup).ConfigureAwait(false);
+        }
+        finally
+        {
+            ChildProcess.Observer.Value = null;
+            record.Complete();
+        }
+    }
+
+    private async Task<(RunResult, IReadOnlyList<Artifact>)> BuildInAsync(BuildRun run, LogPump log, string workspace, string cgroup)
+    {
+        var request = run.Request;
+        using var sandbox = _sandbox.Open(cgroup, workspace);
         var context = new BuildContext(request, workspace, log, _options, sandbox, run.StopToken);
         sandbox.WatchCpu(reason => run.RequestStop(RunResult.BuildFailure(reason)));
         IToolchain? toolchain = null;
@@ -315,7 +358,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 foreach (var (file, kind) in toolchain.Outputs(context, result.Outcome == BuildRunOutcome.Succeeded))
                 {
-                    artifacts.Add(await _store.AddAsync(file, kind, CancellationToken.None, within: workspace).ConfigureAwait(false));
+                    artifacts.Add(await _store.AddAsync(file, kind, CancellationToken.None, within: workspace,
+                        owner: AttemptLedger.ArtifactOwner(request.BuildId, request.Attempt)).ConfigureAwait(false));
                 }
             }
             if (result.Outcome == BuildRunOutcome.Succeeded && !artifacts.Any(a => a.Kind == ArtifactKinds.Rpm))
@@ -426,6 +470,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
             Artifacts = artifacts,
             Commit = commit,
         };
+        // In the service this writes the result to the durable spool, which sends it once the broker takes it; it is
+        // never given up.
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -433,10 +479,11 @@ public sealed class BuildRunner : IHostedService, IDisposable
                 await _events.PublishAsync(message, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (attempt < 5)
+            catch (Exception ex)
             {
-                _logger.LogWarning(ex, "Publishing the end of build {BuildId} attempt {Attempt} failed; retrying", request.BuildId, request.Attempt);
-                await Task.Delay(TimeSpan.FromSeconds(attempt), CancellationToken.None).ConfigureAwait(false);
+                _logger.LogWarning(ex, "Recording the end of build {BuildId} attempt {Attempt} failed ({Tries} tries); trying again",
+                    request.BuildId, request.Attempt, attempt);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), CancellationToken.None).ConfigureAwait(false);
             }
         }
     }

@@ -7,12 +7,21 @@ namespace BuildFarm.Worker.Builds;
 /// Runs one command without a shell, in a process group of its own (through util-linux <c>setsid</c>, as
 /// argv), so that stopping it reaches every process it started: SIGTERM to the group, a grace period,
 /// then SIGKILL to the group. Output is handed to readers as raw streams; nothing is buffered here.
+/// The command dies with the Worker, even a Worker killed with SIGKILL: util-linux <c>setpriv --pdeathsig KILL</c>
+/// sets its parent-death signal before it is executed (a sandboxed command sets its own again after it changed
+/// user, which clears it). What it started itself is reached by the next Worker's sweep: each group started
+/// while an attempt runs is reported to <see cref="Observer"/>, which the attempt's record keeps.
 /// </summary>
 internal static partial class ChildProcess
 {
     private const int SigKill = 9;
     private const int SigTerm = 15;
     private const string Setsid = "setsid";
+
+    private static readonly string? Setpriv = Executables.Find("setpriv");
+
+    /// <summary>Told the process group id of each command started in this async flow (an attempt's record).</summary>
+    public static readonly AsyncLocal<Action<int>?> Observer = new();
 
     /// <summary>
     /// Starts <paramref name="command"/> and waits for it. When <paramref name="stop"/> fires, the group gets
@@ -34,6 +43,13 @@ internal static partial class ChildProcess
             UseShellExecute = false,
             WorkingDirectory = command.WorkingDirectory,
         };
+        if (Setpriv is not null)
+        {
+            start.ArgumentList.Add(Setpriv);
+            start.ArgumentList.Add("--pdeathsig");
+            start.ArgumentList.Add("KILL");
+            start.ArgumentList.Add("--");
+        }
         start.ArgumentList.Add(command.FileName);
         foreach (var argument in command.Arguments)
         {
@@ -49,6 +65,7 @@ internal static partial class ChildProcess
         using var process = new Process { StartInfo = start };
         await Launcher.StartAsync(process).ConfigureAwait(false);
         var groupId = process.Id; // setsid makes the child a session and group leader: pgid == pid
+        Observer.Value?.Invoke(groupId);
         process.StandardInput.Close();
 
         var readers = Task.WhenAll(

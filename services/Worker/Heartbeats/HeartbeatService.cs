@@ -12,6 +12,7 @@ internal sealed class HeartbeatService(
     IOptions<WorkerOptions> options,
     WorkerCapabilities capabilities,
     BuildRunner runner,
+    WorkerInstance instance,
     IBuildEvents events,
     TimeProvider time,
     ILogger<HeartbeatService> logger) : BackgroundService
@@ -26,6 +27,19 @@ internal sealed class HeartbeatService(
         var o = options.Value;
         logger.LogInformation("Build server {ServerId} offers {Toolchains} for {Architectures}",
             o.ServerId, string.Join(", ", capabilities.Toolchains), string.Join(", ", capabilities.Architectures));
+        if (events is Spool.SpooledBuildEvents spooled)
+        {
+            // Results an earlier process of this server left in the spool go first: a new process's first heartbeat
+            // makes the Scheduler declare that process's unfinished attempts lost.
+            try
+            {
+                await spooled.Spool.Recovered.WaitAsync(TimeSpan.FromSeconds(10), stoppingToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                logger.LogWarning("The spool still holds {Count} messages of an earlier process; heartbeating anyway", spooled.Spool.Pending);
+            }
+        }
         using var timer = new PeriodicTimer(o.HeartbeatInterval, time);
         do
         {
@@ -60,6 +74,7 @@ internal sealed class HeartbeatService(
     private BuildServerHeartbeat Beat(WorkerOptions o) => new()
     {
         ServerId = o.ServerId,
+        InstanceId = instance.Id,
         Host = Environment.MachineName,
         Architectures = capabilities.Architectures,
         Toolchains = capabilities.Toolchains,

@@ -80,6 +80,20 @@ internal sealed class BuildCgroups
         return new BuildCgroup([mem, pids, cpu], mem, pids, cpu, v2: false);
     }
 
+    /// <summary>The group of that name, as an earlier Worker made it (to kill what is left in it and remove it).</summary>
+    public BuildCgroup Existing(string name)
+    {
+        if (_v2)
+        {
+            var directory = Path.Combine(_root, Parent, name);
+            return new BuildCgroup([directory], directory, directory, directory, v2: true);
+        }
+        var mem = Path.Combine(_root, "memory", Parent, name);
+        var pids = Path.Combine(_root, "pids", Parent, name);
+        var cpu = Path.Combine(_root, "cpuacct", Parent, name);
+        return new BuildCgroup([mem, pids, cpu], mem, pids, cpu, v2: false);
+    }
+
     private static void TryWrite(string file, string value)
     {
         try
@@ -124,6 +138,9 @@ internal sealed class BuildCgroup(IReadOnlyList<string> directories, string memo
             }
         }
     }
+
+    /// <summary>Processes in the group now.</summary>
+    public int ProcessCount => ProcsFiles.Take(1).SelectMany(ReadLines).Count(l => l.Length > 0);
 
     /// <summary>Kills whatever is left in the group and removes it.</summary>
     public void Remove()
