@@ -1,4 +1,5 @@
 using System.Text;
+using BuildFarm.Submission.Builds;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -48,11 +49,41 @@ public sealed class Capping_a_build_log(SubmissionApp app)
         // Every kept line is a whole line of some batch, each batch at most once.
         var lines = kept.Split('\n');
         Assert.All(lines[..^1], line => Assert.Matches("^(stdout|stderr) [0-9]+ x+$", line));
-        Assert.Equal(lines[..^1].Length, lines[..^1].Distinct(StringComparer.Ordinal).Count());
+        Assert.All(lines[..^1].GroupBy(line => line, StringComparer.Ordinal), batch => Assert.True(batch.Count() <= BatchBytes / 100, $"{batch.Key} stored twice"));
 
         var followed = await client.GetStringAsync($"/api/v1/builds/{id}/logs/follow");
         Assert.Equal(1, Occurrences(followed, marker));
         Assert.EndsWith("event: end\ndata: {}\n\n", followed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Counts_concurrent_batches_exactly_and_cuts_between_characters()
+    {
+        var id = await LoggedBuilds.AddAsync(app.Database, "Building");
+        var store = app.Services.GetRequiredService<BuildStore>();
+        // 32 batches of 3,001 bytes (1,500 two-byte characters and a newline), each sent twice, all at once: 21 fit whole,
+        // and the 2,515 bytes left would end inside a character, so 2,514 of them are kept.
+        var text = new string('é', 1500) + "\n";
+        var batches = Enumerable.Range(1, 32).Select(n => new BuildLogAppended
+        {
+            BuildId = id, Attempt = 1, ServerId = "s1", Stream = "build", Sequence = n, Offset = (n - 1) * 3001L, Text = text, At = DateTimeOffset.UtcNow,
+        }).ToList();
+
+        var stored = await Task.WhenAll(batches.Concat(batches).Select(b => Task.Run(() => store.AppendLogAsync(b, Cap, CancellationToken.None))));
+        var stranger = await store.AppendLogAsync(batches[0] with { Sequence = 99, ServerId = "s2" }, Cap, CancellationToken.None);
+
+        Assert.All(stored, Assert.True);
+        Assert.False(stranger);
+        using var client = app.Client("viewer");
+        var log = await client.GetStringAsync($"/api/v1/builds/{id}/logs?stream=build");
+        var marker = $"\n[log truncated at {Cap} bytes by the farm]\n";
+        Assert.EndsWith(marker, log, StringComparison.Ordinal);
+        Assert.Equal(1, Occurrences(log, marker));
+        var kept = log[..^marker.Length];
+        Assert.Equal(Cap - 1, Encoding.UTF8.GetByteCount(kept));
+        // 21 whole batches and 1,257 characters of another (whichever won the race), no character cut in two.
+        Assert.Equal(21, kept.Count(c => c == '\n'));
+        Assert.Equal(21 * 1500 + 1257, kept.Count(c => c == 'é'));
     }
 
     /// <summary>One batch: lines of its stream's name and number, padded with x to 100 bytes.</summary>
