@@ -208,6 +208,48 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     public async Task<bool> AppendLogAsync(BuildLogAppended batch, long maxBytes, CancellationToken ct)
     {
         var text = batch.Text.Replace("\0", "", StringComparison.Ordinal);
+        var size = Encoding.UTF8.GetByteCount(text);
+        // Most batches fit: one statement locks the size row, stores, counts and notifies. The first batch of an attempt
+        // (no size row yet) and the one that crosses the cap take the transaction below.
+        await using (var command = dataSource.CreateCommand($"""
+            WITH size AS (
+                SELECT bytes, truncated FROM build_log_size WHERE build_id = $1 AND attempt = $2 AND {HoldsAttempt} FOR UPDATE),
+            stored AS (
+                INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
+                SELECT $1, $2, $4, $5, $6, $7, $8 FROM size WHERE NOT truncated AND bytes + $9 <= $10
+                ON CONFLICT DO NOTHING RETURNING build_id),
+            counted AS (
+                UPDATE build_log_size SET bytes = bytes + $9 WHERE build_id = $1 AND attempt = $2 AND EXISTS (SELECT 1 FROM stored))
+            SELECT {HoldsAttempt}, (SELECT bytes FROM size), (SELECT truncated FROM size),
+                   (SELECT count(*) FROM (SELECT pg_notify('build_log', build_id::text) FROM stored) n)
+            """))
+        {
+            command.Parameters.AddWithValue(batch.BuildId);
+            command.Parameters.AddWithValue(batch.Attempt);
+            command.Parameters.AddWithValue(batch.ServerId ?? "");
+            command.Parameters.AddWithValue(batch.Stream);
+            command.Parameters.AddWithValue(batch.Sequence);
+            command.Parameters.AddWithValue(batch.Offset);
+            command.Parameters.AddWithValue(text);
+            command.Parameters.AddWithValue(batch.At);
+            command.Parameters.AddWithValue((long)size);
+            command.Parameters.AddWithValue(maxBytes);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            if (!reader.GetBoolean(0))
+            {
+                return false;
+            }
+            if (!reader.IsDBNull(1))
+            {
+                // Stored; or dropped after the cap; or a repeat of a batch already stored (it would have fitted).
+                if (reader.GetInt64(3) > 0 || reader.GetBoolean(2) || reader.GetInt64(1) + size <= maxBytes)
+                {
+                    return true;
+                }
+            }
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         long stored;
@@ -239,7 +281,6 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
             }
         }
 
-        var size = Encoding.UTF8.GetByteCount(text);
         var kept = stored + size <= maxBytes ? text : Utf8Prefix(text, (int)Math.Max(0, maxBytes - stored));
         var keptBytes = kept.Length == text.Length ? size : Encoding.UTF8.GetByteCount(kept);
         await using (var store = new NpgsqlBatch(connection, transaction))
