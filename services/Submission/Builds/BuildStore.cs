@@ -346,7 +346,7 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         // The cursor: the last id (all streams) or the last sequence (one stream) read so far.
-        var cursor = stream is null ? afterId : 0;
+        var cursor = stream is null ? afterId : long.MinValue;
         while (true)
         {
             var page = await ReadLogPageAsync(buildId, attempt, stream, afterId, cursor, range, ct);
