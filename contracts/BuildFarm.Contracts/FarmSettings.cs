@@ -14,4 +14,6 @@ public sealed record FarmSettings
     public int MaxBuildMinutes { get; init; } = 120;
     public int MaxRetries { get; init; } = 3;
     public int UtilizationThresholdPercent { get; init; } = 85;
+    /// <summary>The most log text kept per build attempt (all streams together); the rest is dropped after a marker line.</summary>
+    public int MaxLogBytesPerAttempt { get; init; } = 100 * 1024 * 1024;
 }

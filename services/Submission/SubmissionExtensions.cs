@@ -36,6 +36,8 @@ public static class SubmissionExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<BuildStore>();
         builder.Services.AddSingleton<Apis.StatusReportCache>();
+        builder.Services.AddOptions<LogsOptions>().BindConfiguration(LogsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<LogFollowers>();
         builder.Services.AddSingleton<LogNotifier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogNotifier>());
 

@@ -16,6 +16,7 @@ public sealed class Validating_the_settings(SettingsFixture app) : IClassFixture
         { "maxBuildMinutes", 1, 1440 },
         { "maxRetries", 0, 10 },
         { "utilizationThresholdPercent", 10, 100 },
+        { "maxLogBytesPerAttempt", 65_536, 1_073_741_824 },
     };
 
     [Theory]

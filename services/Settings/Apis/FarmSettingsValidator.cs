@@ -19,6 +19,7 @@ public sealed class FarmSettingsValidator : AbstractValidator<FarmSettings>
         Between(x => x.MaxBuildMinutes, 1, 1440);
         Between(x => x.MaxRetries, 0, 10);
         Between(x => x.UtilizationThresholdPercent, 10, 100);
+        Between(x => x.MaxLogBytesPerAttempt, 64 * 1024, 1024 * 1024 * 1024);
     }
 
     private void Between(Expression<Func<FarmSettings, int>> property, int min, int max)

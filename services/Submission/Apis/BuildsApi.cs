@@ -57,6 +57,11 @@ internal static class BuildsApi
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["must be at most 200 characters"] });
         }
+        // A retry of an accepted request gets its build back before anything else is checked, a full queue included.
+        if (idempotencyKey is not null && await store.FindByIdempotencyKeyAsync(User(http), idempotencyKey, ct) is { } earlier)
+        {
+            return TypedResults.Ok(new SubmitBuildResponse(earlier, "Queued", BuildLinks.For(earlier)));
+        }
         var limit = settings.Current.MaxQueueSize;
         if (await store.CountQueuedAsync(ct) >= limit)
         {

@@ -18,7 +18,8 @@ internal static class LogsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable);
         builds.MapGet("/{id:guid}/logs/follow", FollowLogs)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return builds;
     }
 
@@ -62,14 +63,26 @@ internal static class LogsApi
         }, "text/plain; charset=utf-8");
     }
 
+    /// <summary>How long a user refused a follower is asked to wait (Retry-After).</summary>
+    public const int FollowerRetryAfterSeconds = 10;
+
     /// <summary>
     /// The log as it is written, as Server-Sent Events (<c>event: log</c>, data {attempt, stream, offset, text}, id = the
     /// batch's position), resumable with <c>Last-Event-ID</c>; ends with <c>event: end</c> once the build has ended and
-    /// its whole log was sent.
+    /// its whole log was sent. A user has at most <see cref="LogsOptions.MaxFollowersPerUser"/> followers open (429 beyond).
     /// </summary>
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> FollowLogs(
-        Guid id, string? stream, BuildStore store, LogNotifier notifier, HttpContext http, CancellationToken ct)
+        Guid id, string? stream, BuildStore store, LogNotifier notifier, LogFollowers followers, HttpContext http, CancellationToken ct)
     {
+        var user = http.User.Identity?.Name ?? "anonymous";
+        using var place = followers.TryEnter(user);
+        if (place is null)
+        {
+            http.Response.Headers.RetryAfter = FollowerRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return TypedResults.Problem(
+                $"{user} already follows {followers.MaxPerUser} logs, the most one user may follow at once; close one or try again later.",
+                statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log followers.");
+        }
         if (await store.FindAsync(id, ct) is null)
         {
             return TypedResults.Problem($"There is no build {id}.", statusCode: 404, title: "No such build.");
@@ -89,7 +102,7 @@ internal static class LogsApi
             {
                 var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
                 await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
-                lastId = chunk.Id;
+                lastId = Math.Max(lastId, chunk.Id);
                 sent = true;
             }
             if (sent)
@@ -104,7 +117,7 @@ internal static class LogsApi
                 {
                     var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
                     await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
-                    lastId = chunk.Id;
+                    lastId = Math.Max(lastId, chunk.Id);
                 }
                 await http.Response.WriteAsync("event: end\ndata: {}\n\n", ct);
                 await http.Response.Body.FlushAsync(ct);

@@ -127,7 +127,8 @@ public sealed partial class BuildCleaner(
 
         var logs = new Dictionary<Guid, long>();
         await using (var delete = new NpgsqlCommand("""
-            WITH deleted AS (DELETE FROM build_log WHERE build_id = ANY($1) RETURNING build_id)
+            WITH deleted AS (DELETE FROM build_log WHERE build_id = ANY($1) RETURNING build_id),
+                 sizes AS (DELETE FROM build_log_size WHERE build_id = ANY($1))
             SELECT build_id, count(*) FROM deleted GROUP BY build_id
             """, connection, transaction))
         {

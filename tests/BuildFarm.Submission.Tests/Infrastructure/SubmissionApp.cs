@@ -6,6 +6,9 @@ using BuildFarm.Submission.Projects;
 using BuildFarm.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,6 +43,18 @@ public sealed class SubmissionApp : IAsyncLifetime
 
     public IServiceProvider Services => _factory!.Services;
 
+    /// <summary>Added to the service's connection string (say a small pool); the test's own <see cref="Database"/> is unaffected.</summary>
+    public string PostgresOptions { get; init; } = "";
+
+    /// <summary>Serve over Kestrel on a loopback port (real sockets: a client that does not read pushes back) instead of the in-memory server.</summary>
+    public bool Kestrel { get; init; }
+
+    /// <summary>More configuration for the service (key → value).</summary>
+    public IReadOnlyDictionary<string, string> Configuration { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Where the service listens when <see cref="Kestrel"/> is set.</summary>
+    public Uri BaseAddress { get; private set; } = new("http://localhost");
+
     public ProjectSyncer Syncer => Services.GetRequiredService<ProjectSyncer>();
 
     public FarmSettingsCache Settings => Services.GetRequiredService<FarmSettingsCache>();
@@ -52,7 +67,7 @@ public sealed class SubmissionApp : IAsyncLifetime
         await FarmTables.CreateSchedulerTablesAsync(Database);
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
-            web.UseSetting("ConnectionStrings:Postgres", Postgres);
+            web.UseSetting("ConnectionStrings:Postgres", PostgresOptions.Length == 0 ? Postgres : $"{Postgres};{PostgresOptions}");
             web.UseSetting("ConnectionStrings:RabbitMq", RabbitMq.ToString());
             // The test plays every other part of the farm as guest, so nothing checks who sent a message (the end-to-end tests do).
             web.UseSetting("Bus:Senders:Check", "false");
@@ -63,6 +78,10 @@ public sealed class SubmissionApp : IAsyncLifetime
             web.UseSetting("SettingsBootstrap:Attempts", "1");
             web.UseSetting("SettingsBootstrap:Timeout", "00:00:01");
             web.UseSetting("Projects:GitTimeout", "00:00:20");
+            foreach (var (key, value) in Configuration)
+            {
+                web.UseSetting(key, value);
+            }
             web.ConfigureLogging(logging => logging.ClearProviders().AddSimpleConsole()
                 .SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error));
             web.ConfigureServices(services =>
@@ -70,18 +89,28 @@ public sealed class SubmissionApp : IAsyncLifetime
                 services.AddSingleton<TimeProvider>(Time);
             });
         });
-        _ = _factory.Server;
+        if (Kestrel)
+        {
+            _factory.UseKestrel(0);
+            _factory.StartServer();
+            var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+            BaseAddress = new Uri(addresses.First());
+        }
+        else
+        {
+            _ = _factory.Server;
+        }
     }
 
 
     /// <summary>An HTTP client carrying a token for <paramref name="user"/> with <paramref name="role"/> (none when null).</summary>
     public HttpClient Client(string? role, string user = "alice")
     {
-        var client = _factory!.CreateClient();
+        var client = Kestrel ? new HttpClient { BaseAddress = BaseAddress } : _factory!.CreateClient();
         if (role is not null)
         {
             client.DefaultRequestHeaders.Authorization =
-                new AuthenticationHeaderValue("Bearer", FarmTokens.Create(SigningKey, user, role, TimeSpan.FromHours(1)));
+                new AuthenticationHeaderValue("Bearer", Token(role, user));
         }
         return client;
     }
@@ -94,6 +123,9 @@ public sealed class SubmissionApp : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<ProjectResponse>())!;
     }
+
+    /// <summary>A bearer token for <paramref name="user"/> with <paramref name="role"/>.</summary>
+    public static string Token(string role, string user) => FarmTokens.Create(SigningKey, user, role, TimeSpan.FromHours(1));
 
     public static object ProjectBody(string repositoryUrl, string? name = null) => new
     {
