@@ -34,6 +34,7 @@ public static class WorkerExtensions
                 var options = context.GetRequiredService<IOptions<WorkerOptions>>().Value;
                 cfg.ReceiveEndpoint(options.QueueName, e =>
                 {
+                    e.UseTransientRetry();
                     // Builds and stops are sent to this server's queue, never published: only settings changes are bound to it.
                     e.ConfigureConsumeTopology = false;
                     e.Bind<Contracts.SettingsChanged>();
