@@ -84,6 +84,14 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(1, 10_080)]
     public int MaxBuildMinutes { get; set; } = 120;
 
+    /// <summary>
+    /// A build that fails while less than this many bytes are free where it writes (its workspace, and mock's
+    /// build roots under /var/lib/mock) failed for want of disk, not through its own fault: it ends as an
+    /// infrastructure failure and is retried elsewhere.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long MinFreeDiskBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Default days a cached repository mirror may go unused before it is removed (SettingsChanged replaces it).</summary>
     [Range(1, 3650)]
     public int CleanupReposAfterDays { get; set; } = 7;

@@ -352,6 +352,10 @@ public sealed class BuildRunner : IHostedService, IDisposable
                 // A limit hit anywhere in the build fails it, even when the command that hit it was in the background.
                 result = RunResult.BuildFailure(limit, result.ExitCode);
             }
+            if (result.Outcome == BuildRunOutcome.BuildFailed && DiskFull(workspace) is { } full)
+            {
+                result = RunResult.InfrastructureFailure(full, result.ExitCode);
+            }
 
             var artifacts = new List<Artifact>();
             using (WorkerTelemetry.Source.StartActivity("build.artifacts"))
@@ -395,6 +399,31 @@ public sealed class BuildRunner : IHostedService, IDisposable
             }
             DeleteDirectory(workspace);
         }
+    }
+
+    /// <summary>
+    /// Why a failed build may have failed for want of disk: a file system it writes to (checked before its workspace is
+    /// removed) has less than <see cref="WorkerOptions.MinFreeDiskBytes"/> free. Build code cannot fake it except by
+    /// filling the disk, which the sandbox's output limit bounds, and retries are bounded.
+    /// </summary>
+    private string? DiskFull(string workspace)
+    {
+        foreach (var path in new[] { workspace, "/var/lib/mock" }.Where(Directory.Exists))
+        {
+            try
+            {
+                var free = new DriveInfo(path).AvailableFreeSpace;
+                if (free < _options.MinFreeDiskBytes)
+                {
+                    return $"the build server's disk is full ({free} bytes free for {path}, below {_options.MinFreeDiskBytes})";
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                _logger.LogWarning(ex, "Could not read the free space for {Path}", path);
+            }
+        }
+        return null;
     }
 
     private IToolchain ResolveToolchain(DispatchBuild request)
