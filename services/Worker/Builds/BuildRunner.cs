@@ -323,7 +323,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         try
         {
             toolchain = ResolveToolchain(request);
-            DeleteDirectory(workspace);
+            WorkspaceDirectory.Delete(workspace, _logger);
             Directory.CreateDirectory(workspace);
 
             using (var checkout = WorkerTelemetry.Source.StartActivity("build.checkout"))
@@ -397,7 +397,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
                     _logger.LogWarning(ex, "Cleaning up after build {BuildId} attempt {Attempt} failed", request.BuildId, request.Attempt);
                 }
             }
-            DeleteDirectory(workspace);
+            WorkspaceDirectory.Delete(workspace, _logger);
         }
     }
 
@@ -526,21 +526,6 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 run.Dispose();
             }
-        }
-    }
-
-    private void DeleteDirectory(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogWarning(ex, "Could not remove workspace {Workspace}", directory);
         }
     }
 }

@@ -37,7 +37,7 @@ internal sealed class LeftoverSweep(
             {
                 await ScrubAsync(record, mock, config, cancellationToken).ConfigureAwait(false);
             }
-            DeleteDirectory(record.Workspace);
+            WorkspaceDirectory.Delete(record.Workspace, logger);
             foreach (var partial in store.IncomingOf(AttemptLedger.ArtifactOwner(record.BuildId, record.Attempt)))
             {
                 File.Delete(partial);
@@ -136,21 +136,6 @@ internal sealed class LeftoverSweep(
         while ((read = await source.ReadAsync(buffer).ConfigureAwait(false)) > 0)
         {
             output.Append(buffer.AsSpan(0, read));
-        }
-    }
-
-    private void DeleteDirectory(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            logger.LogWarning(ex, "Could not remove the leftover workspace {Workspace}", directory);
         }
     }
 }
