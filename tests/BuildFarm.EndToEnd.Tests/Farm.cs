@@ -267,7 +267,8 @@ public sealed class WorkerCrashFarm : Farm
 
 /// <summary>
 /// A farm whose Worker reaches RabbitMQ through a <see cref="TcpProxy"/> the test can cut (the other services go direct),
-/// with heartbeats every 5 s so a cut of a few seconds does not make the server lost; mock prints 1 MiB of numbered lines
+/// with heartbeats every 20 s so that a cut shorter than a minute (three intervals; the build's end, slow on a loaded
+/// machine, takes well under that) does not make the server lost, as a partition that long would; mock prints 1 MiB of numbered lines
 /// in each of its two runs.
 /// </summary>
 public sealed class WorkerBusOutageFarm : Farm
@@ -278,7 +279,7 @@ public sealed class WorkerBusOutageFarm : Farm
 
     protected override void Configure(IDictionary<string, string> settings)
     {
-        settings["Worker__HeartbeatInterval"] = "00:00:05";
+        settings["Worker__HeartbeatInterval"] = "00:00:20";
         settings["Worker__BuildEnvironment__MOCK_SPAM_MB"] = "1";
     }
 

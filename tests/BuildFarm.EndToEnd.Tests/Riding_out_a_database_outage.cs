@@ -28,7 +28,7 @@ public sealed class Riding_out_a_database_outage(DatabaseOutageFarm farm) : ICla
         Assert.Equal(1, build.GetProperty("attempt").GetInt32());
         // The log batches waited in Submission's queue too, retried on their own schedule: they arrive, all of them.
         var log = "";
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); !log.Contains("Wrote:", StringComparison.Ordinal) && DateTime.UtcNow < deadline; await Task.Delay(250))
+        for (var deadline = DateTime.UtcNow.AddSeconds(90); !log.Contains("Child return code was: 0", StringComparison.Ordinal) && DateTime.UtcNow < deadline; await Task.Delay(250))
         {
             log = await farm.Http.GetStringAsync($"/api/v1/builds/{id}/logs?stream=build");
         }

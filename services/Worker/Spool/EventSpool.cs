@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace BuildFarm.Worker.Spool;
 
 /// <summary>
-/// A durable local spool for what the Worker must not lose while the broker is away: build results
-/// (<see cref="BuildRunFinished"/>) and log batches (<see cref="BuildLogAppended"/>). Each message is written to its own
+/// A durable local spool for what the Worker must not lose while the broker is away: a build's acceptance and start
+/// (<see cref="BuildRunAccepted"/>, <see cref="BuildRunStarted"/>), its log batches (<see cref="BuildLogAppended"/>) and
+/// its result (<see cref="BuildRunFinished"/>), all in the order they happened. Each message is written to its own
 /// file (<c>{sequence}.json</c>, written aside and renamed into place; results are also flushed to the disk) before
 /// it is sent; one sender sends the files in sequence order, each with the message id it was given when written, and
 /// deletes a file only once the send returned (the broker confirmed it). A send that fails is tried again, with a
@@ -87,7 +88,7 @@ public sealed class EventSpool : BackgroundService
     public Task Recovered => _recovered.Task;
 
     /// <summary>Whether the spool takes this kind of message.</summary>
-    public static bool Takes(object message) => message is BuildRunFinished or BuildLogAppended;
+    public static bool Takes(object message) => message is BuildRunAccepted or BuildRunStarted or BuildRunFinished or BuildLogAppended;
 
     /// <summary>
     /// Writes the message to the spool; returns once it is on disk (it is sent later, in order). A log batch waits while
@@ -97,12 +98,15 @@ public sealed class EventSpool : BackgroundService
     {
         var type = message switch
         {
+            BuildRunAccepted => nameof(BuildRunAccepted),
+            BuildRunStarted => nameof(BuildRunStarted),
             BuildRunFinished => nameof(BuildRunFinished),
             BuildLogAppended => nameof(BuildLogAppended),
             _ => throw new ArgumentException($"the spool does not take {message.GetType().Name}", nameof(message)),
         };
+        // Results are flushed to the disk; only log batches wait for room (the others are small and few).
         var durable = message is BuildRunFinished;
-        while (!durable)
+        while (message is BuildLogAppended)
         {
             Task room;
             lock (_pending)
@@ -175,6 +179,8 @@ public sealed class EventSpool : BackgroundService
                 spooled = JsonSerializer.Deserialize<SpooledMessage>(await File.ReadAllBytesAsync(PathOf(sequence), stoppingToken).ConfigureAwait(false));
                 message = spooled?.Type switch
                 {
+                    nameof(BuildRunAccepted) => spooled.Body.Deserialize<BuildRunAccepted>(),
+                    nameof(BuildRunStarted) => spooled.Body.Deserialize<BuildRunStarted>(),
                     nameof(BuildRunFinished) => spooled.Body.Deserialize<BuildRunFinished>(),
                     nameof(BuildLogAppended) => spooled.Body.Deserialize<BuildLogAppended>(),
                     _ => null,

@@ -4,8 +4,8 @@ using MassTransit;
 namespace BuildFarm.Worker.Spool;
 
 /// <summary>
-/// The Worker's events on the bus: results and log batches through the durable <see cref="EventSpool"/> (sent in
-/// order once the broker takes them), the rest (acceptance, start, heartbeat) published directly.
+/// The Worker's events on the bus: a build's acceptance, start, log batches and result through the durable
+/// <see cref="EventSpool"/> (sent in order once the broker takes them); heartbeats directly.
 /// </summary>
 internal sealed class SpooledBuildEvents(IBus bus, EventSpool spool) : IBuildEvents
 {
@@ -17,6 +17,8 @@ internal sealed class SpooledBuildEvents(IBus bus, EventSpool spool) : IBuildEve
     /// <summary>How the spool sends: publishes with the message id the spool gave the message.</summary>
     public static Task SendAsync(IBus bus, object message, Guid messageId, CancellationToken cancellationToken) => message switch
     {
+        BuildRunAccepted accepted => bus.Publish(accepted, c => c.MessageId = messageId, cancellationToken),
+        BuildRunStarted started => bus.Publish(started, c => c.MessageId = messageId, cancellationToken),
         BuildRunFinished finished => bus.Publish(finished, c => c.MessageId = messageId, cancellationToken),
         BuildLogAppended batch => bus.Publish(batch, c => c.MessageId = messageId, cancellationToken),
         _ => throw new ArgumentException($"the spool does not send {message.GetType().Name}", nameof(message)),
