@@ -236,6 +236,7 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
         {
             case FaultKind.Kill:
             {
+                var running = await AwaitBuildsOnAsync(fault.Target);
                 var pid = _farm[fault.Target].Pid;
                 await _farm.KillAsync(fault.Target);
                 Say($"SIGKILL {fault.Target} (pid {pid})");
@@ -249,7 +250,7 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
                 }
                 finally
                 {
-                    _faults.Enqueue(new FaultRecord(at, Math.Round(elapsed, 1), "kill", fault.Target, $"SIGKILL pid {pid}, restarted",
+                    _faults.Enqueue(new FaultRecord(at, Math.Round(elapsed, 1), "kill", fault.Target, $"SIGKILL pid {pid}{running}, restarted",
                         null, back is { } b ? Math.Round(b, 1) : null));
                 }
                 break;
@@ -268,16 +269,70 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
             }
             case FaultKind.Pause:
             {
+                var running = await AwaitBuildsOnAsync(fault.Target);
                 var pid = _farm[fault.Target].Pid;
                 await _farm.PauseAsync(fault.Target);
                 Say($"SIGSTOP {fault.Target} (pid {pid}) for {fault.Hold.TotalSeconds:0} s");
                 await Task.Delay(fault.Hold);
                 await _farm.ContinueAsync(fault.Target);
                 Say($"SIGCONT {fault.Target} (pid {pid})");
-                _faults.Enqueue(new FaultRecord(at, Math.Round(elapsed, 1), "pause", fault.Target, $"SIGSTOP pid {pid}, then SIGCONT",
+                _faults.Enqueue(new FaultRecord(at, Math.Round(elapsed, 1), "pause", fault.Target, $"SIGSTOP pid {pid}{running}, then SIGCONT",
                     Math.Round(watch.Elapsed.TotalSeconds, 1), null));
                 break;
             }
+        }
+    }
+
+    /// <summary>
+    /// For a Worker: waits (up to 30 s) until one of its builds is in the middle of its run, so the fault hits a build
+    /// (the ledger shows a rebuild phase started, not ended, that wrote a record within the last second). Returns
+    /// ", N builds running" for the fault log; empty for other services.
+    /// </summary>
+    private async Task<string> AwaitBuildsOnAsync(string target)
+    {
+        if (!ChaosPlan.Workers.Contains(target))
+        {
+            return "";
+        }
+        var until = _clock.Elapsed + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var now = Stopwatch.GetTimestamp() * (1_000_000_000L / Stopwatch.Frequency);
+            var open = new Dictionary<(string, int), long>();
+            foreach (var line in File.ReadLines(_farm.Ledger))
+            {
+                try
+                {
+                    using var document = JsonDocument.Parse(line);
+                    var r = document.RootElement;
+                    if (r.GetProperty("server").GetString() != target || r.GetProperty("phase").GetString() != "rebuild")
+                    {
+                        continue;
+                    }
+                    var key = (r.GetProperty("build").GetString()!, r.GetProperty("attempt").GetInt32());
+                    if (r.GetProperty("ev").GetString() == "end")
+                    {
+                        open.Remove(key);
+                    }
+                    else
+                    {
+                        open[key] = r.GetProperty("t").GetInt64();
+                    }
+                }
+                catch (JsonException)
+                {
+                }
+            }
+            var running = open.Values.Count(t => now - t < 1_000_000_000L);
+            if (running > 0)
+            {
+                return $" with {running} build{(running == 1 ? "" : "s")} running on it";
+            }
+            if (_clock.Elapsed > until)
+            {
+                return " with no build running on it (none came within 30 s)";
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
     }
 

@@ -183,12 +183,12 @@ internal sealed partial class ChaosRun
         }
         Check("attempts-at-once", "builds with attempts in the ledger, pairs of attempts compared", attempts.Select(a => a.Build).Distinct().Count(), beforeOverlap);
 
-        var beforeUnknown = Count("unknown-build");
+        var beforeUnknown = Count("unknown-attempt");
         foreach (var a in attempts.Where(a => !byId.ContainsKey(a.Build)))
         {
-            Violate("unknown-build", $"the ledger shows build {a.Build} attempt {a.Attempt} on {a.Server}, which no accepted submission made", a.Build);
+            Violate("unknown-attempt", $"the ledger shows build {a.Build} attempt {a.Attempt} on {a.Server}, which no accepted submission made", a.Build);
         }
-        Check("unknown-build", "attempts in the ledger of builds nobody accepted", attempts.Count, beforeUnknown);
+        Check("unknown-attempt", "attempts in the ledger of builds nobody accepted", attempts.Count, beforeUnknown);
 
         var beforeLimit = Count("farm-limit");
         var (peak, overruns) = Ledger.Sweep(attempts, ChaosPlan.FarmLimit);
@@ -245,7 +245,7 @@ internal sealed partial class ChaosRun
     // No server counts a build that no longer runs.
     private async Task CheckServersAsync(HttpClient viewer)
     {
-        var before = Count("left-behind");
+        var before = Count("phantom-builds");
         using var document = JsonDocument.Parse(await viewer.GetStringAsync(new Uri(_farm.SubmissionUrl, "/api/v1/servers")));
         var count = 0;
         foreach (var server in document.RootElement.EnumerateArray())
@@ -256,10 +256,10 @@ internal sealed partial class ChaosRun
             var assigned = server.GetProperty("assignedBuilds").GetInt32();
             if (active != 0 || assigned != 0)
             {
-                Violate("left-behind", $"server {id} still counts builds: {active} active (its heartbeat), {assigned} assigned (the dispatcher's count)");
+                Violate("phantom-builds", $"server {id} still counts builds: {active} active (its heartbeat), {assigned} assigned (the dispatcher's count)");
             }
         }
-        Check("left-behind", "servers' build counts (GET /api/v1/servers)", count, before);
+        Check("phantom-builds", "servers' build counts after the quiet period (GET /api/v1/servers)", count, before);
     }
 
     // No process, workspace, build root or partial artifact left behind.
