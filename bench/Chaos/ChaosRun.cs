@@ -298,31 +298,7 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
         while (true)
         {
             var now = Stopwatch.GetTimestamp() * (1_000_000_000L / Stopwatch.Frequency);
-            var open = new Dictionary<(string, int), long>();
-            foreach (var line in File.ReadLines(_farm.Ledger))
-            {
-                try
-                {
-                    using var document = JsonDocument.Parse(line);
-                    var r = document.RootElement;
-                    if (r.GetProperty("server").GetString() != target || r.GetProperty("phase").GetString() != "rebuild")
-                    {
-                        continue;
-                    }
-                    var key = (r.GetProperty("build").GetString()!, r.GetProperty("attempt").GetInt32());
-                    if (r.GetProperty("ev").GetString() == "end")
-                    {
-                        open.Remove(key);
-                    }
-                    else
-                    {
-                        open[key] = r.GetProperty("t").GetInt64();
-                    }
-                }
-                catch (JsonException)
-                {
-                }
-            }
+            var open = FollowLedger(target);
             var running = open.Values.Count(t => now - t < 1_000_000_000L);
             if (running > 0)
             {
@@ -334,6 +310,47 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
             }
             await Task.Delay(TimeSpan.FromMilliseconds(200));
         }
+    }
+
+    private readonly Dictionary<(string Server, string Build, int Attempt), long> _openRebuilds = [];
+    private long _ledgerRead;
+
+    /// <summary>Reads the ledger's new complete lines; returns the rebuild phases of <paramref name="server"/> not ended yet, with their last record's time.</summary>
+    private Dictionary<(string, int), long> FollowLedger(string server)
+    {
+        using (var file = new FileStream(_farm.Ledger, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            file.Seek(_ledgerRead, SeekOrigin.Begin);
+            using var reader = new StreamReader(file);
+            var rest = reader.ReadToEnd();
+            var complete = rest.LastIndexOf('\n') + 1;
+            _ledgerRead += System.Text.Encoding.UTF8.GetByteCount(rest.AsSpan(0, complete));
+            foreach (var line in rest[..complete].Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                try
+                {
+                    using var document = JsonDocument.Parse(line);
+                    var r = document.RootElement;
+                    if (r.GetProperty("phase").GetString() != "rebuild")
+                    {
+                        continue;
+                    }
+                    var key = (r.GetProperty("server").GetString()!, r.GetProperty("build").GetString()!, r.GetProperty("attempt").GetInt32());
+                    if (r.GetProperty("ev").GetString() == "end")
+                    {
+                        _openRebuilds.Remove(key);
+                    }
+                    else
+                    {
+                        _openRebuilds[key] = r.GetProperty("t").GetInt64();
+                    }
+                }
+                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+                {
+                }
+            }
+        }
+        return _openRebuilds.Where(o => o.Key.Server == server).ToDictionary(o => (o.Key.Build, o.Key.Attempt), o => o.Value);
     }
 
     // ------------------------------------------------------------------------------------------------------------
