@@ -393,12 +393,17 @@ internal sealed partial class ChaosRun
         Check("log", "stdout logs of each attempt that ran, of Completed and Failed builds", logs, before);
     }
 
-    /// <summary>Null when the log holds lines 1..n of this attempt, each once and in order (n = expected when known).</summary>
+    /// <summary>
+    /// Null when the log holds lines 1..n of this attempt, each once and in order (n = expected when known). An attempt
+    /// whose run never ended (expected unknown: its process was killed) may end in a torn line, as its output did.
+    /// </summary>
     internal static string? ReadLog(string text, Guid build, int attempt, int? expected)
     {
         var next = 1;
         var lineNumber = 0;
-        foreach (var line in text.Split('\n'))
+        var lines = text.Split('\n');
+        var lastNonEmpty = Array.FindLastIndex(lines, l => l.Length > 0) + 1;
+        foreach (var line in lines)
         {
             lineNumber++;
             if (line.Length == 0)
@@ -408,6 +413,10 @@ internal sealed partial class ChaosRun
             var m = LogLine().Match(line);
             if (!m.Success)
             {
+                if (expected is null && lineNumber == lastNonEmpty)
+                {
+                    break;
+                }
                 if (line.StartsWith("chaos-line", StringComparison.Ordinal))
                 {
                     return $"line {lineNumber} is damaged: {line[..Math.Min(line.Length, 120)]}";
