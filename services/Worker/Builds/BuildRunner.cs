@@ -62,7 +62,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         _store = new ArtifactStore(_options.ArtifactStore);
         _instance = instance;
         _ledger = new AttemptLedger(_options);
-        var sweep = new LeftoverSweep(_options, capabilities, sandbox, _ledger, _store, logger);
+        var sweep = new LeftoverSweep(_options, capabilities, sandbox, _ledger, _store, semaphore, logger);
         _swept = new Lazy<Task>(() => SweepAsync(sweep));
         _permits = new SemaphoreSlim(_options.MaxConcurrentBuilds, _options.MaxConcurrentBuilds);
     }

@@ -18,6 +18,7 @@ internal sealed class LeftoverSweep(
     Sandboxing.BuildSandbox sandbox,
     AttemptLedger ledger,
     ArtifactStore store,
+    BuildFarm.Semaphore.IFarmSemaphore semaphore,
     ILogger logger)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -38,6 +39,18 @@ internal sealed class LeftoverSweep(
                 await ScrubAsync(record, mock, config, cancellationToken).ConfigureAwait(false);
             }
             WorkspaceDirectory.Delete(record.Workspace, logger);
+            // The dead process's build slot goes back to the farm now, not when its lease runs out (a minute later).
+            try
+            {
+                if (await semaphore.ForceReleaseAsync($"{record.BuildId}:{record.Attempt}").ConfigureAwait(false))
+                {
+                    logger.LogInformation("Released the build slot of build {BuildId} attempt {Attempt}", record.BuildId, record.Attempt);
+                }
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                logger.LogWarning(ex, "Could not release the build slot of build {BuildId} attempt {Attempt}; its lease runs out by itself", record.BuildId, record.Attempt);
+            }
             foreach (var partial in store.IncomingOf(AttemptLedger.ArtifactOwner(record.BuildId, record.Attempt)))
             {
                 File.Delete(partial);
