@@ -177,8 +177,11 @@ internal sealed partial class ChaosRun
             var ranToEnd = list.Count(a => a.RebuildExit == 0);
             if (ranToEnd > 1)
             {
-                _report.Notes.Add($"build {Number(byId, build.Key)} ran to a successful end {ranToEnd} times (attempts " +
-                    $"{string.Join(", ", list.Where(a => a.RebuildExit == 0).Select(a => a.Attempt))})");
+                var runs = list.Where(a => a.RebuildExit == 0).Select(a =>
+                    $"{a.Attempt} on {a.Server} {WallOf(a.From):HH:mm:ss.fff}-{WallOf(a.To):HH:mm:ss.fff}" +
+                    (byId.TryGetValue(build.Key, out var s) && EndOfAttempt(s.Final, a.Attempt) is { } end ? $", then {end}" : ""));
+                _report.Notes.Add($"build {Number(byId, build.Key)} ran to a successful end {ranToEnd} times, one after the other (attempt " +
+                    $"{string.Join("; attempt ", runs)})");
             }
         }
         Check("attempts-at-once", "builds with attempts in the ledger, pairs of attempts compared", attempts.Select(a => a.Build).Distinct().Count(), beforeOverlap);
@@ -396,6 +399,14 @@ internal sealed partial class ChaosRun
         }
         Check("log", "stdout logs of each attempt that ran, of Completed and Failed builds", logs, before);
     }
+
+    /// <summary>What the build's history says ended this attempt when it did not end the build (its retry entry's reason).</summary>
+    private static string? EndOfAttempt(JsonElement build, int attempt) =>
+        build.GetProperty("history").EnumerateArray()
+            .Where(h => h.GetProperty("attempt").GetInt32() == attempt && h.GetProperty("state").GetString() == "Queued"
+                && h.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String)
+            .Select(h => h.GetProperty("reason").GetString())
+            .LastOrDefault();
 
     /// <summary>Whether the build's history ends this attempt because its build server restarted or was lost.</summary>
     internal static bool CutShortByWorkerDeath(JsonElement build, int attempt) =>
