@@ -15,9 +15,7 @@ public sealed class A_message_the_relay_cannot_send : ServersFixture
     {
         var recorder = new Recorder();
         using var host = TestHost.Build(Postgres, RabbitMq, recorder);
-        var dataSource = host.Services.GetRequiredService<NpgsqlDataSource>();
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
+        await TestHost.MigrateAsync(host);
         var poisoned = NewId.NextGuid();
         var poison = await WriteAsync(host, "poison", poisoned);
         var behind = await WriteAsync(host, "behind the poison", poisoned);

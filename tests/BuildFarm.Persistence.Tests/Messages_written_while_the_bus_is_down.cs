@@ -15,10 +15,7 @@ public sealed class Messages_written_while_the_bus_is_down : ServersFixture
     {
         var recorder = new Recorder();
         using var host = TestHost.Build(Postgres, RabbitMq, recorder);
-        // The host (and so its bus) has not started: apply the tables the way the host would at start.
-        var dataSource = host.Services.GetRequiredService<NpgsqlDataSource>();
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
+        await TestHost.MigrateAsync(host);
 
         var published = new List<(Announcement Message, Guid MessageId, Guid CorrelationId)>();
         for (var transaction = 0; transaction < 2; transaction++)

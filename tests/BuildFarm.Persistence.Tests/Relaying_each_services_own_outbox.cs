@@ -16,9 +16,7 @@ public sealed class Relaying_each_services_own_outbox : ServersFixture
         var recorder = new Recorder();
         using var scheduler = TestHost.Build(Postgres, RabbitMq, recorder, outbox: o => o.Owner = "scheduler");
         using var settings = TestHost.Build(Postgres, RabbitMq, recorder, outbox: o => o.Owner = "settings");
-        var dataSource = scheduler.Services.GetRequiredService<NpgsqlDataSource>();
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
-        await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
+        await TestHost.MigrateAsync(scheduler);
         var fromScheduler = await WriteAsync(scheduler, "from the scheduler");
         var fromSettings = await WriteAsync(settings, "from settings");
 

@@ -18,14 +18,17 @@ public sealed class Running_out_of_disk : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>A Worker whose workspaces are on the 24 MiB disk and which wants 4 MiB free to call a failure its build's own.</summary>
+    private TestWorker WorkerOnTheSmallDisk() => new(o =>
+    {
+        o.WorkspaceRoot = Path.Combine(_disk, "workspaces");
+        o.MinFreeDiskBytes = 4 * 1024 * 1024;
+    });
+
     [Fact]
     public async Task A_build_that_failed_because_the_disk_is_full_is_an_infrastructure_failure_retried_elsewhere()
     {
-        _worker = new TestWorker(o =>
-        {
-            o.WorkspaceRoot = Path.Combine(_disk, "workspaces");
-            o.MinFreeDiskBytes = 4 * 1024 * 1024;
-        });
+        _worker = WorkerOnTheSmallDisk();
         // %install writes more than the disk holds: dd fails with ENOSPC and rpmbuild with it.
         _repository.Commit("hello.spec", GitRepository.Spec("1.0", "dd if=/dev/zero of=%{buildroot}/usr/share/hello/fill bs=1M count=64"), "fill the disk");
         var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head), TimeSpan.FromSeconds(120));
@@ -37,11 +40,7 @@ public sealed class Running_out_of_disk : IAsyncLifetime
     [Fact]
     public async Task A_build_that_fails_by_itself_with_room_on_the_disk_is_the_builds_own_failure()
     {
-        _worker = new TestWorker(o =>
-        {
-            o.WorkspaceRoot = Path.Combine(_disk, "workspaces");
-            o.MinFreeDiskBytes = 4 * 1024 * 1024;
-        });
+        _worker = WorkerOnTheSmallDisk();
         _repository.Commit("hello.spec", GitRepository.Spec("1.0", "echo 'No space left on device' >&2; exit 1"), "fail");
         var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head), TimeSpan.FromSeconds(120));
 

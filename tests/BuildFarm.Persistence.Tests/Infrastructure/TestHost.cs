@@ -56,6 +56,17 @@ public static class TestHost
         return builder.Build();
     }
 
+    /// <summary>
+    /// Applies the outbox's and the counter saga's tables the way the host would at start, for tests that write before
+    /// the host (and so its bus) has started.
+    /// </summary>
+    public static async Task MigrateAsync(IHost host)
+    {
+        var dataSource = host.Services.GetRequiredService<NpgsqlDataSource>();
+        await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
+        await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
+    }
+
     /// <summary>Waits (up to 30 s) until the condition holds; fails the test with <paramref name="what"/> otherwise.</summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
     {
