@@ -58,7 +58,19 @@ public static class TestServers
         var password = "test-" + name;
         var vhost = Uri.UnescapeDataString(amqp.AbsolutePath.TrimStart('/'));
         using var http = ManagementClient();
-        await PutAsync(http, $"api/users/{Uri.EscapeDataString(name)}", new { password, tags = "" });
+        // Users are global: when two fixtures create the same user at once on a fresh broker, RabbitMQ answers one of them
+        // 400 ("the user already exists"). The user exists then, and the same PUT again updates it.
+        using (var created = await PutRawAsync(http, $"api/users/{Uri.EscapeDataString(name)}", new { password, tags = "" }))
+        {
+            if (created.StatusCode == System.Net.HttpStatusCode.BadRequest)
+            {
+                await PutAsync(http, $"api/users/{Uri.EscapeDataString(name)}", new { password, tags = "" });
+            }
+            else
+            {
+                created.EnsureSuccessStatusCode();
+            }
+        }
         await PutAsync(http, $"api/permissions/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(name)}", new { configure, write, read });
         return new UriBuilder(amqp) { UserName = Uri.EscapeDataString(name), Password = Uri.EscapeDataString(password) }.Uri;
     }
@@ -109,9 +121,14 @@ public static class TestServers
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task PutAsync(HttpClient http, string path, object body) =>
-        (await http.PutAsync(path, new StringContent(System.Text.Json.JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")))
-            .EnsureSuccessStatusCode();
+    private static async Task PutAsync(HttpClient http, string path, object body)
+    {
+        using var response = await PutRawAsync(http, path, body);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static Task<HttpResponseMessage> PutRawAsync(HttpClient http, string path, object body) =>
+        http.PutAsync(path, new StringContent(System.Text.Json.JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
 
     private static HttpClient ManagementClient()
     {
