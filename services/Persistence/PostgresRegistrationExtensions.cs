@@ -37,11 +37,11 @@ public static class PostgresRegistrationExtensions
     public static ISagaRegistrationConfigurator<TSaga> PostgresRepository<TSaga>(
         this ISagaRegistrationConfigurator<TSaga> configurator,
         string tableName,
-        Action<PostgresSagaRepositoryOptions>? configure = null)
+        Action<PostgresSagaRepositoryOptions<TSaga>>? configure = null)
         where TSaga : class, ISagaVersion
     {
         ArgumentNullException.ThrowIfNull(configurator);
-        var options = new PostgresSagaRepositoryOptions { TableName = tableName };
+        var options = new PostgresSagaRepositoryOptions<TSaga> { TableName = tableName };
         configure?.Invoke(options);
         var store = new PostgresSagaStore<TSaga>(options);
 

@@ -35,7 +35,7 @@ public static class SchedulerExtensions
         builder.AddFarmBus(x =>
         {
             x.AddPostgresOutbox();
-            x.AddSagaStateMachine<BuildStateMachine, BuildState, BuildStateDefinition>().PostgresRepository("build_state");
+            x.AddSagaStateMachine<BuildStateMachine, BuildState, BuildStateDefinition>().PostgresRepository(Data.BuildStateTable.Name, Data.BuildStateTable.Columns);
             x.AddConsumer<RecordHeartbeatConsumer>();
             x.AddConsumer<TriggerDispatchConsumer>();
             x.AddConsumer<AnswerBuildStatusConsumer>();

@@ -18,7 +18,7 @@ public sealed class Applying_migrations : IAsyncLifetime
     {
         var migrations = PostgresMigrator.ReadMigrations(typeof(CounterState).Assembly);
 
-        Assert.Equal(["0001_counter_state.sql", "0002_counter_note.sql"], migrations.Select(m => m.Name));
+        Assert.Equal(["0001_counter_state.sql", "0002_counter_note.sql", "0003_counter_count.sql"], migrations.Select(m => m.Name));
         Assert.Contains("CREATE TABLE counter_state", migrations[0].Sql, StringComparison.Ordinal);
     }
 
@@ -49,7 +49,7 @@ public sealed class Applying_migrations : IAsyncLifetime
                 return applied;
             })));
 
-            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql", "0002_outbox_owner.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
+            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql", "0002_outbox_owner.sql", "0003_counter_count.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
             Assert.Equal(4, await Count(dataSources[0], "SELECT count(*) FROM schema_migrations"));
             Assert.Equal(0, await Count(dataSources[0], "SELECT count(*) FROM counter_state"));
         }

@@ -19,8 +19,9 @@ public sealed partial class PostgresSagaStore<TSaga>
     private readonly string _insert;
     private readonly string _update;
     private readonly string _delete;
+    private readonly IReadOnlyList<PostgresSagaColumn<TSaga>> _columns;
 
-    public PostgresSagaStore(PostgresSagaRepositoryOptions options)
+    public PostgresSagaStore(PostgresSagaRepositoryOptions<TSaga> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var table = ValidTableName(options.TableName);
@@ -30,14 +31,19 @@ public sealed partial class PostgresSagaStore<TSaga>
         _currentState = CurrentStateGetter();
         _select = $"SELECT version, data FROM {table} WHERE correlation_id = $1";
         _selectForUpdate = _select + " FOR UPDATE";
+        _columns = [.. options.Columns];
+        // The typed columns follow the row's four parameters: $5, $6, …; the update's version check comes last.
+        var names = string.Concat(_columns.Select(c => ", " + c.Name));
+        var values = string.Concat(_columns.Select((_, i) => $", ${i + 5}"));
+        var sets = string.Concat(_columns.Select((c, i) => $", {c.Name} = ${i + 5}"));
         _insert = $"""
-            INSERT INTO {table} (correlation_id, current_state, version, data, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, now(), now())
+            INSERT INTO {table} (correlation_id, current_state, version, data{names}, created_at, updated_at)
+            VALUES ($1, $2, $3, $4{values}, now(), now())
             ON CONFLICT (correlation_id) DO NOTHING
             """;
         _update = $"""
-            UPDATE {table} SET current_state = $2, version = $3, data = $4, updated_at = now()
-            WHERE correlation_id = $1 AND version = $5
+            UPDATE {table} SET current_state = $2, version = $3, data = $4{sets}, updated_at = now()
+            WHERE correlation_id = $1 AND version = ${_columns.Count + 5}
             """;
         _delete = $"DELETE FROM {table} WHERE correlation_id = $1 AND version = $2";
     }
@@ -155,6 +161,10 @@ public sealed partial class PostgresSagaStore<TSaga>
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = _currentState(instance) ?? "" });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = instance.Version });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb, Value = JsonSerializer.Serialize(instance, _json) });
+        foreach (var column in _columns)
+        {
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = column.Type, Value = column.Value(instance) });
+        }
     }
 
     private static Func<TSaga, string?> CurrentStateGetter()

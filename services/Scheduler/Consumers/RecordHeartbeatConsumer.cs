@@ -1,5 +1,8 @@
+using System.Data;
 using BuildFarm.Contracts;
+using BuildFarm.Persistence;
 using BuildFarm.Persistence.Outbox;
+using BuildFarm.Scheduler.Data;
 using BuildFarm.Scheduler.Dispatch;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -71,8 +74,8 @@ public sealed class RecordHeartbeatConsumer(
             if (await reader.ReadAsync(ct))
             {
                 known = true;
-                previous = reader.IsDBNull(0) ? null : reader.GetGuid(0);
-                retired = reader.GetFieldValue<Guid[]>(1);
+                previous = reader.NullableValue<Guid>("instance_id");
+                retired = reader.GetFieldValue<Guid[]>("retired_instances");
             }
         }
         if (m.InstanceId is { } late && retired.Contains(late))
@@ -155,15 +158,16 @@ public sealed class RecordHeartbeatConsumer(
         string serverId, Guid instance, bool replaced, List<RunningAttempt> running, CancellationToken ct)
     {
         var lost = new List<(Guid, int)>();
-        await using var command = outbox.Session.CreateCommand("""
-            SELECT s.correlation_id, (s.data->>'Attempt')::int
+        await using var command = outbox.Session.CreateCommand($"""
+            SELECT s.correlation_id, s.attempt
               FROM build_state s
-             WHERE s.current_state IN ('Dispatched', 'Building', 'Cancelling')
-               AND s.data->>'ServerId' = $1
-               AND (   (s.data->>'WorkerInstance') IS NOT NULL AND (s.data->>'WorkerInstance')::uuid <> $2
-                    OR $3 AND (s.data->>'WorkerInstance') IS NULL AND s.current_state IN ('Building', 'Cancelling'))
+             WHERE s.current_state IN {BuildStateTable.OnAServer}
+               AND s.server_id = $1
+               AND (   s.worker_instance IS NOT NULL AND s.worker_instance <> $2
+                    OR $3 AND s.worker_instance IS NULL
+                          AND s.current_state IN ({BuildStateTable.Literal(BuildStates.Building)}, {BuildStateTable.Literal(BuildStates.Cancelling)}))
                AND NOT EXISTS (SELECT 1 FROM unnest($4::uuid[], $5::int[]) AS r(build_id, attempt)
-                                WHERE r.build_id = s.correlation_id AND r.attempt = (s.data->>'Attempt')::int)
+                                WHERE r.build_id = s.correlation_id AND r.attempt = s.attempt)
             """);
         command.Parameters.AddWithValue(serverId);
         command.Parameters.AddWithValue(instance);
@@ -173,7 +177,7 @@ public sealed class RecordHeartbeatConsumer(
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            lost.Add((reader.GetGuid(0), reader.GetInt32(1)));
+            lost.Add((reader.GetGuid("correlation_id"), reader.GetInt32("attempt")));
         }
         return lost;
     }

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using BuildFarm.Contracts;
@@ -44,24 +45,24 @@ public sealed class Dispatcher(
         var now = time.GetUtcNow();
         // Placements the saga has taken up (or passed) are done; one it has not taken up within the assignment
         // timeout lost its order (or the order is stuck somewhere) and expires, so the build is placed again.
-        await using (var expire = new NpgsqlCommand("""
+        await using (var expire = new NpgsqlCommand($"""
             DELETE FROM build_assignment a
              WHERE a.assigned_at < @expired
                 OR NOT EXISTS (SELECT 1 FROM build_state s
-                                WHERE s.correlation_id = a.build_id AND s.current_state = 'Queued'
-                                  AND (s.data->>'Attempt')::int < a.attempt)
-            RETURNING a.build_id, a.server_id, a.attempt, a.assigned_at < @expired
+                                WHERE s.correlation_id = a.build_id AND s.current_state = {Data.BuildStateTable.Literal(BuildStates.Queued)}
+                                  AND s.attempt < a.attempt)
+            RETURNING a.build_id, a.server_id, a.attempt, a.assigned_at < @expired AS expired
             """, connection, transaction))
         {
             expire.Parameters.AddWithValue("expired", now - options.Value.AssignmentTimeout);
             await using var reader = await expire.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                if (reader.GetBoolean(3))
+                if (reader.GetBoolean("expired"))
                 {
                     Expired.Add(1);
                     logger.LogWarning("The placement of build {BuildId} attempt {Attempt} on {ServerId} was not taken up within {Timeout}; placing it again",
-                        reader.GetGuid(0), reader.GetInt32(2), reader.GetString(1), options.Value.AssignmentTimeout);
+                        reader.GetGuid("build_id"), reader.GetInt32("attempt"), reader.GetString("server_id"), options.Value.AssignmentTimeout);
                 }
             }
         }

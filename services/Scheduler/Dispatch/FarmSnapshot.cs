@@ -1,4 +1,8 @@
+using System.Data;
+using BuildFarm.Contracts;
 using BuildFarm.Domain;
+using BuildFarm.Persistence;
+using BuildFarm.Scheduler.Data;
 using Npgsql;
 
 namespace BuildFarm.Scheduler.Dispatch;
@@ -15,6 +19,9 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     /// </summary>
     public IReadOnlyDictionary<string, int> ServedBySubmitter { get; init; } = new Dictionary<string, int>();
 
+    // Declared before the SQL that uses it: static fields are set in the order they are written.
+    private static readonly string Queued = BuildStateTable.Literal(BuildStates.Queued);
+
     /// <summary>
     /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus placements
     /// the dispatcher made that their saga has not taken up yet, plus attempts the server says it still runs
@@ -24,21 +31,20 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     /// saga either moved on to a later attempt or has not changed since that heartbeat (a saga that changed
     /// after it, for the same attempt, ended it from the server's own report: the slot is free).
     /// </summary>
-    private const string OccupiedSql = """
-        SELECT data->>'ServerId' AS server_id FROM build_state
-         WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
+    private static readonly string OccupiedSql = $"""
+        SELECT server_id FROM build_state
+         WHERE current_state IN {BuildStateTable.OnAServer}
         UNION ALL
         SELECT a.server_id FROM build_assignment a
           JOIN build_state s ON s.correlation_id = a.build_id
-         WHERE s.current_state = 'Queued' AND (s.data->>'Attempt')::int < a.attempt
+         WHERE s.current_state = {Queued} AND s.attempt < a.attempt
         UNION ALL
         SELECT v.server_id
           FROM build_server v
          CROSS JOIN LATERAL unnest(v.running_builds, v.running_attempts) AS r(build_id, attempt)
           JOIN build_state s ON s.correlation_id = r.build_id
-         WHERE NOT (s.current_state IN ('Dispatched', 'Building', 'Cancelling')
-                    AND (s.data->>'Attempt')::int = r.attempt AND s.data->>'ServerId' = v.server_id)
-           AND ((s.data->>'Attempt')::int > r.attempt OR s.updated_at <= v.running_seen_at)
+         WHERE NOT (s.current_state IN {BuildStateTable.OnAServer} AND s.attempt = r.attempt AND s.server_id = v.server_id)
+           AND (s.attempt > r.attempt OR s.updated_at <= v.running_seen_at)
         """;
 
     public static async Task<FarmSnapshot> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
@@ -61,11 +67,11 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
             while (await reader.ReadAsync(ct))
             {
                 servers.Add(new ServerSnapshot(
-                    reader.GetString(0), reader.GetString(1),
-                    reader.GetFieldValue<string[]>(2), reader.GetFieldValue<string[]>(3),
-                    reader.GetInt32(4), reader.GetFloat(5), reader.GetFloat(6), reader.GetFloat(7),
-                    reader.GetBoolean(8), reader.GetBoolean(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetInt32(11)));
-                used = reader.GetInt32(12);
+                    reader.GetString("server_id"), reader.GetString("host"),
+                    reader.GetFieldValue<string[]>("architectures"), reader.GetFieldValue<string[]>("toolchains"),
+                    reader.GetInt32("max_concurrent"), reader.GetFloat("cpu_percent"), reader.GetFloat("memory_percent"), reader.GetFloat("disk_percent"),
+                    reader.GetBoolean("maintenance"), reader.GetBoolean("online"), reader.GetFieldValue<DateTimeOffset>("last_seen"), reader.GetInt32("assigned")));
+                used = reader.GetInt32("used");
             }
         }
         if (servers.Count == 0)
@@ -75,33 +81,31 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         }
 
         var queue = new List<QueuedBuild>();
-        await using (var command = new NpgsqlCommand("""
-            SELECT s.correlation_id, s.data->>'Priority', s.data->>'SubmittedBy', (s.data->>'SubmittedAt')::timestamptz,
-                   s.data->>'TargetArchitecture', s.data->>'Toolchain', s.data->>'RequestedServerId',
-                   s.data->>'SourceRepository', (s.data->>'RetryAt')::timestamptz, (s.data->>'Attempt')::int
+        await using (var command = new NpgsqlCommand($"""
+            SELECT s.correlation_id, s.priority, s.submitted_by, s.submitted_at, s.architecture, s.toolchain,
+                   s.requested_server_id, s.repository, s.retry_at, s.attempt
               FROM build_state s
-             WHERE s.current_state = 'Queued'
-               AND NOT EXISTS (SELECT 1 FROM build_assignment a
-                                WHERE a.build_id = s.correlation_id AND (s.data->>'Attempt')::int < a.attempt)
+             WHERE s.current_state = {Queued}
+               AND NOT EXISTS (SELECT 1 FROM build_assignment a WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt)
             """, connection, transaction))
         {
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                BuildPriorities.TryParse(reader.GetString(1), out var priority);
+                BuildPriorities.TryParse(reader.GetString("priority"), out var priority);
                 queue.Add(new QueuedBuild(
-                    reader.GetGuid(0), priority, reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3),
-                    reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8), reader.GetInt32(9)));
+                    reader.GetGuid("correlation_id"), priority, reader.GetString("submitted_by"), reader.GetFieldValue<DateTimeOffset>("submitted_at"),
+                    reader.GetString("architecture"), reader.GetString("toolchain"), reader.NullableString("requested_server_id"),
+                    reader.GetString("repository"), reader.NullableValue<DateTimeOffset>("retry_at"), reader.GetInt32("attempt")));
             }
         }
         var served = new Dictionary<string, int>();
-        await using (var command = new NpgsqlCommand("""
-            SELECT s.data->>'SubmittedBy', count(*)::int FROM build_state s
-             WHERE s.current_state IN ('Dispatched', 'Building', 'Cancelling')
-                OR (s.current_state = 'Queued' AND EXISTS (SELECT 1 FROM build_assignment a
-                       WHERE a.build_id = s.correlation_id AND (s.data->>'Attempt')::int < a.attempt))
-                OR (s.updated_at >= @since AND (s.data->>'DispatchedAt')::timestamptz >= @since)
+        await using (var command = new NpgsqlCommand($"""
+            SELECT s.submitted_by, count(*)::int AS served FROM build_state s
+             WHERE s.current_state IN {BuildStateTable.OnAServer}
+                OR (s.current_state = {Queued} AND EXISTS (SELECT 1 FROM build_assignment a
+                       WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt))
+                OR (s.updated_at >= @since AND s.dispatched_at >= @since)
              GROUP BY 1
             """, connection, transaction))
         {
@@ -109,7 +113,7 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                served[reader.GetString(0)] = reader.GetInt32(1);
+                served[reader.GetString("submitted_by")] = reader.GetInt32("served");
             }
         }
         return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served };

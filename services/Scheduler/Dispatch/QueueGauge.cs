@@ -1,3 +1,4 @@
+using BuildFarm.Contracts;
 using Npgsql;
 
 namespace BuildFarm.Scheduler.Dispatch;
@@ -13,7 +14,7 @@ public sealed class PostgresQueueGauge(NpgsqlDataSource dataSource) : IQueueGaug
 {
     public async Task<long> QueuedAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("SELECT count(*) FROM build_state WHERE current_state = 'Queued'");
+        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM build_state WHERE current_state = {Data.BuildStateTable.Literal(BuildStates.Queued)}");
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 }

@@ -1,7 +1,9 @@
+using System.Data;
 using BuildFarm.Contracts;
 using BuildFarm.Persistence;
 using BuildFarm.Persistence.Outbox;
 using BuildFarm.Scheduler.Consumers;
+using BuildFarm.Scheduler.Data;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -83,14 +85,14 @@ public sealed class DeadlineMonitor(
         }
 
         var lost = new List<(Guid BuildId, int Attempt, string ServerId)>();
-        await using (var command = new NpgsqlCommand("""
+        await using (var command = new NpgsqlCommand($"""
             WITH gone AS (
                 UPDATE build_server SET online = false
                  WHERE online AND GREATEST(last_seen, @flowing) < @now - heartbeat_interval * 3
                 RETURNING server_id)
-            SELECT s.correlation_id, (s.data->>'Attempt')::int, s.data->>'ServerId'
-              FROM build_state s JOIN gone g ON g.server_id = s.data->>'ServerId'
-             WHERE s.current_state IN ('Dispatched', 'Building', 'Cancelling')
+            SELECT s.correlation_id, s.attempt, s.server_id
+              FROM build_state s JOIN gone g ON g.server_id = s.server_id
+             WHERE s.current_state IN {BuildStateTable.OnAServer}
             """, connection, transaction))
         {
             command.Parameters.AddWithValue("now", now);
@@ -98,16 +100,16 @@ public sealed class DeadlineMonitor(
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                lost.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2)));
+                lost.Add((reader.GetGuid("correlation_id"), reader.GetInt32("attempt"), reader.GetString("server_id")));
             }
         }
 
         var due = new List<(Guid BuildId, int Attempt, string State, DateTimeOffset DeadlineAt)>();
-        await using (var command = new NpgsqlCommand("""
-            SELECT correlation_id, (data->>'Attempt')::int, current_state, (data->>'DeadlineAt')::timestamptz
+        await using (var command = new NpgsqlCommand($"""
+            SELECT correlation_id, attempt, current_state, deadline_at
               FROM build_state
-             WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
-               AND GREATEST((data->>'DeadlineAt')::timestamptz,
+             WHERE current_state IN {BuildStateTable.OnAServer}
+               AND GREATEST(deadline_at,
                             @flowing + (SELECT COALESCE(max(heartbeat_interval), interval '5 seconds') * 3 FROM build_server)) <= @now
             """, connection, transaction))
         {
@@ -116,7 +118,7 @@ public sealed class DeadlineMonitor(
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                due.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2), reader.GetFieldValue<DateTimeOffset>(3)));
+                due.Add((reader.GetGuid("correlation_id"), reader.GetInt32("attempt"), reader.GetString("current_state"), reader.GetFieldValue<DateTimeOffset>("deadline_at")));
             }
         }
         foreach (var (buildId, attempt, serverId) in lost)

@@ -1,5 +1,8 @@
+using System.Data;
 using BuildFarm.Contracts;
 using BuildFarm.Domain;
+using BuildFarm.Persistence;
+using BuildFarm.Scheduler.Data;
 using BuildFarm.Scheduler.Dispatch;
 using BuildFarm.ServiceDefaults;
 using Microsoft.Extensions.Options;
@@ -19,9 +22,8 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
         string state;
         BuildStateRow row;
         await using (var command = new NpgsqlCommand("""
-            SELECT current_state, (data->>'Attempt')::int, data->>'ServerId', data->>'Reason',
-                   COALESCE((data->>'StartedAt')::timestamptz, (data->>'DispatchedAt')::timestamptz),
-                   data->>'SourceRepository', data->>'TargetArchitecture', data->>'Toolchain'
+            SELECT current_state, attempt, server_id, reason, COALESCE(started_at, dispatched_at) AS since,
+                   repository, architecture, toolchain
               FROM build_state WHERE correlation_id = @id
             """, connection, transaction))
         {
@@ -31,14 +33,14 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
             {
                 return new BuildStatusReport { BuildId = buildId, Found = false, At = now };
             }
-            state = reader.GetString(0);
-            row = new BuildStateRow(reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), reader.GetString(5), reader.GetString(6), reader.GetString(7));
+            state = reader.GetString("current_state");
+            row = new BuildStateRow(reader.GetInt32("attempt"), reader.NullableString("server_id"), reader.NullableString("reason"),
+                reader.NullableValue<DateTimeOffset>("since"), reader.GetString("repository"), reader.GetString("architecture"), reader.GetString("toolchain"));
         }
 
         var durations = await DurationsAsync(connection, transaction, ct);
         var report = new BuildStatusReport { BuildId = buildId, Found = true, State = state, Attempt = row.Attempt, ServerId = row.ServerId, At = now };
-        if (state is "Dispatched" or "Building" or "Cancelling")
+        if (BuildStates.OnAServer.Contains(state))
         {
             var (expected, basis) = durations.Expected(row.Repository, row.Architecture, row.Toolchain);
             return report with
@@ -48,7 +50,7 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
                 EstimatedFinishAt = row.Since is { } since ? Later(since + expected, now) : null,
             };
         }
-        if (state != "Queued")
+        if (state != BuildStates.Queued)
         {
             return report;
         }
@@ -91,17 +93,17 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
     private async Task<DurationModel> DurationsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
     {
         var history = new List<(string, string, string, TimeSpan)>();
-        await using var command = new NpgsqlCommand("""
-            SELECT data->>'SourceRepository', data->>'TargetArchitecture', data->>'Toolchain', (data->>'Duration')::interval
+        await using var command = new NpgsqlCommand($"""
+            SELECT repository, architecture, toolchain, duration
               FROM build_state
-             WHERE current_state = 'Completed' AND data->>'Duration' IS NOT NULL AND updated_at > now() - interval '30 days'
+             WHERE current_state = {BuildStateTable.Literal(BuildStates.Completed)} AND duration IS NOT NULL AND updated_at > now() - interval '30 days'
              ORDER BY updated_at DESC
              LIMIT 5000
             """, connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            history.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetTimeSpan(3)));
+            history.Add((reader.GetString("repository"), reader.GetString("architecture"), reader.GetString("toolchain"), reader.GetFieldValue<TimeSpan>("duration")));
         }
         return new DurationModel(history, options.Value.DefaultBuildDuration);
     }
@@ -109,17 +111,15 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
     private static async Task<List<RunningBuild>> RunningAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
     {
         var running = new List<RunningBuild>();
-        await using var command = new NpgsqlCommand("""
-            SELECT correlation_id, data->>'ServerId',
-                   COALESCE((data->>'StartedAt')::timestamptz, (data->>'DispatchedAt')::timestamptz),
-                   data->>'SourceRepository', data->>'TargetArchitecture', data->>'Toolchain', data->>'Priority'
-              FROM build_state WHERE current_state IN ('Dispatched', 'Building', 'Cancelling')
+        await using var command = new NpgsqlCommand($"""
+            SELECT correlation_id, server_id, COALESCE(started_at, dispatched_at) AS since, repository, architecture, toolchain, priority
+              FROM build_state WHERE current_state IN {BuildStateTable.OnAServer}
             """, connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            running.Add(new RunningBuild(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2),
-                reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.GetString(6)));
+            running.Add(new RunningBuild(reader.GetGuid("correlation_id"), reader.GetString("server_id"), reader.GetFieldValue<DateTimeOffset>("since"),
+                reader.GetString("repository"), reader.GetString("architecture"), reader.GetString("toolchain"), reader.GetString("priority")));
         }
         return running;
     }

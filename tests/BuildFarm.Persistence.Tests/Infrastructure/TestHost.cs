@@ -32,7 +32,11 @@ public static class TestHost
                 outbox?.Invoke(o);
             });
             x.AddSagaStateMachine<CounterStateMachine, CounterState, CounterStateDefinition>()
-                .PostgresRepository("counter_state", o => o.LockOnLoad = lockOnLoad);
+                .PostgresRepository("counter_state", o =>
+                {
+                    o.LockOnLoad = lockOnLoad;
+                    o.Column("count", NpgsqlTypes.NpgsqlDbType.Integer, s => s.Count);
+                });
             x.AddConsumer<RecordingConsumer>();
             x.UsingRabbitMq((context, cfg) =>
             {
