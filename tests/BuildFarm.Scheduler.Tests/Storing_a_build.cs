@@ -65,6 +65,14 @@ public sealed class Storing_a_build
                 ServerId = "b1",
                 WorkerInstance = Guid.NewGuid(),
                 Duration = TimeSpan.FromSeconds(90),
+                Branch = "main",
+                ExitCode = 3,
+                Artifacts = [new Contracts.Artifact("hello.rpm", 42, new string('a', 64), "rpm")],
+                History =
+                [
+                    new BuildTransition(DateTimeOffset.UtcNow.AddMinutes(-2), BuildStates.Queued, 0, null, null),
+                    new BuildTransition(DateTimeOffset.UtcNow, BuildStates.Building, 2, "b1", "started"),
+                ],
             };
             await using (var session = new PostgresSession(dataSource))
             {
@@ -98,6 +106,28 @@ public sealed class Storing_a_build
             Assert.Equal(TimeSpan.FromSeconds(90), row.GetTimeSpan(12));
             Assert.Equal("done", row.GetString(13));
             Assert.Equal(2, row.GetInt32(14));
+            await row.DisposeAsync();
+
+            // The read model other services use: its documented columns, and its JSON with the documented keys.
+            await using var view = dataSource.CreateCommand("""
+                SELECT build_id, state, attempt, server_id, priority, submitted_by, submitted_at, architecture, toolchain, repository,
+                       branch, commit_hash, spec_path, requested_server_id, started_at, finished_at, reason, exit_code, duration,
+                       artifacts, history, updated_at
+                  FROM build_view WHERE build_id = $1
+                """);
+            view.Parameters.AddWithValue(build.CorrelationId);
+            await using var shown = await view.ExecuteReaderAsync();
+            Assert.True(await shown.ReadAsync());
+            Assert.Equal((BuildStates.Completed, 2, "b1", "main", 3), (shown.GetString(1), shown.GetInt32(2), shown.GetString(3), shown.GetString(10), shown.GetInt32(17)));
+            using var artifacts = System.Text.Json.JsonDocument.Parse(shown.GetString(19));
+            var artifact = Assert.Single(artifacts.RootElement.EnumerateArray());
+            Assert.Equal(["name", "size", "sha256", "kind"], artifact.EnumerateObject().Select(p => p.Name).OrderBy(n => n == "name" ? 0 : n == "size" ? 1 : n == "sha256" ? 2 : 3));
+            Assert.Equal(("hello.rpm", 42L, "rpm"), (artifact.GetProperty("name").GetString(), artifact.GetProperty("size").GetInt64(), artifact.GetProperty("kind").GetString()));
+            using var history = System.Text.Json.JsonDocument.Parse(shown.GetString(20));
+            Assert.Equal([BuildStates.Queued, BuildStates.Building], history.RootElement.EnumerateArray().Select(h => h.GetProperty("state").GetString()));
+            var last = history.RootElement[1];
+            Assert.Equal((2, "b1", "started"), (last.GetProperty("attempt").GetInt32(), last.GetProperty("serverId").GetString(), last.GetProperty("reason").GetString()));
+            Assert.Equal(build.History[1].At, last.GetProperty("at").GetDateTimeOffset());
         }
         finally
         {

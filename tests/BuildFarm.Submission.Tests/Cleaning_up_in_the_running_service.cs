@@ -1,3 +1,4 @@
+using BuildFarm.Submission.Tests.Infrastructure;
 using BuildFarm.Submission.Cleanup;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,19 +10,8 @@ public sealed class Cleaning_up_in_the_running_service(SubmissionApp app)
     [Fact]
     public async Task Cleans_builds_older_than_the_setting_every_hour()
     {
-        var old = Guid.NewGuid();
-        var young = Guid.NewGuid();
-        await using (var command = app.Database.CreateCommand("""
-            INSERT INTO build_state (correlation_id, current_state, version, data)
-            VALUES ($1, 'Completed', 1, jsonb_build_object('FinishedAt', $3::timestamptz - interval '31 days')),
-                   ($2, 'Completed', 1, jsonb_build_object('FinishedAt', $3::timestamptz - interval '1 day'))
-            """))
-        {
-            command.Parameters.AddWithValue(old);
-            command.Parameters.AddWithValue(young);
-            command.Parameters.AddWithValue(app.Time.GetUtcNow());
-            await command.ExecuteNonQueryAsync();
-        }
+        var old = await SchedulerBuilds.AddAsync(app.Database, "Completed", b => b.FinishedAt = app.Time.GetUtcNow() - TimeSpan.FromDays(31));
+        var young = await SchedulerBuilds.AddAsync(app.Database, "Completed", b => b.FinishedAt = app.Time.GetUtcNow() - TimeSpan.FromDays(1));
         await using (var command = app.Database.CreateCommand("""
             INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at) VALUES ($1, 1, 'stdout', 0, 0, 'old', now())
             """))

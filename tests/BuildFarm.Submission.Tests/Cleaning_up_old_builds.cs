@@ -118,19 +118,12 @@ public sealed class Cleaning_up_old_builds : IAsyncLifetime
     /// <summary>A build as the Scheduler's saga row keeps it, finished <paramref name="finishedAgo"/> ago, with two log batches.</summary>
     private async Task<Guid> AddBuildAsync(string state, TimeSpan? finishedAgo, params string[] artifacts)
     {
-        var id = Guid.NewGuid();
-        var data = JsonSerializer.Serialize(new
+        var id = await SchedulerBuilds.AddAsync(_database, state, b =>
         {
-            CorrelationId = id,
-            CurrentState = state,
-            FinishedAt = _time.GetUtcNow() - finishedAgo,
-            Artifacts = artifacts.Select(sha => new Artifact($"{sha[..8]}.rpm", 10, sha, "rpm")),
+            b.FinishedAt = _time.GetUtcNow() - finishedAgo;
+            b.Artifacts = [.. artifacts.Select(sha => new Artifact($"{sha[..8]}.rpm", 10, sha, "rpm"))];
         });
         await using var batch = _database.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("INSERT INTO build_state (correlation_id, current_state, version, data) VALUES ($1, $2, 1, $3::jsonb)")
-        {
-            Parameters = { new() { Value = id }, new() { Value = state }, new() { Value = data } },
-        });
         for (var sequence = 0; sequence < 2; sequence++)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("""

@@ -3,7 +3,7 @@ using BuildFarm.Contracts;
 namespace BuildFarm.Submission.Builds;
 
 /// <summary>
-/// A build as the Scheduler's saga keeps it (read from its jsonb row), or as just submitted when the
+/// A build as the Scheduler's read model shows it (build_view), or as just submitted when the
 /// Scheduler has not taken it up yet. Only the fields the API shows.
 /// </summary>
 public sealed record BuildRecord
@@ -32,7 +32,7 @@ public sealed record BuildRecord
     /// <summary>When the build's logs and artifacts were removed (cleanupBuildsAfterDays); the record stays.</summary>
     public DateTimeOffset? CleanedAt { get; init; }
 
-    public bool IsFinished => CurrentState is "Completed" or "Failed" or "Cancelled" or "TimedOut";
+    public bool IsFinished => BuildStates.Ended.Contains(CurrentState);
 }
 
 /// <summary>One transition of a build: when, into which state, on which attempt and server, and why.</summary>

@@ -1,6 +1,8 @@
+using System.Data;
 using System.Text;
 using System.Text.Json;
 using BuildFarm.Contracts;
+using BuildFarm.Persistence;
 using BuildFarm.Persistence.Outbox;
 using Npgsql;
 
@@ -12,36 +14,37 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>
-    /// A build as the farm knows it: the Scheduler's saga row, and the request accepted over HTTP (which the
-    /// Scheduler may not have taken up yet, or refused). Columns: id, state, submitted_at, …, saga data, request.
+    /// A build as the farm knows it: the Scheduler's read model (<c>build_view</c>, whose shape its migration documents),
+    /// and the request accepted over HTTP (which the Scheduler may not have taken up yet, or refused).
     /// </summary>
     private const string Columns = """
-        SELECT COALESCE(s.correlation_id, r.build_id) AS id,
-               COALESCE(s.current_state, CASE WHEN r.rejected_reason IS NULL THEN 'Queued' ELSE 'Rejected' END) AS state,
-               COALESCE((s.data->>'SubmittedAt')::timestamptz, r.submitted_at) AS submitted_at,
-               COALESCE(s.data->>'TargetArchitecture', r.request->>'targetArchitecture') AS architecture,
-               s.data->>'ServerId' AS server,
-               COALESCE(s.data->>'SourceRepository', r.request->>'sourceRepository') AS repository,
-               COALESCE(s.data->>'SubmittedBy', r.submitted_by) AS submitter,
-               COALESCE(s.data->>'Priority', lower(COALESCE(r.request->>'priority', 'normal'))) AS priority,
-               s.data AS saga, r.request, r.rejected_reason, c.cleaned_at
+        SELECT COALESCE(v.build_id, r.build_id) AS id,
+               COALESCE(v.state, CASE WHEN r.rejected_reason IS NULL THEN 'Queued' ELSE 'Rejected' END) AS state,
+               COALESCE(v.submitted_at, r.submitted_at) AS submitted_at,
+               COALESCE(v.architecture, r.request->>'targetArchitecture') AS architecture,
+               v.server_id AS server,
+               COALESCE(v.repository, r.request->>'sourceRepository') AS repository,
+               COALESCE(v.submitted_by, r.submitted_by) AS submitter,
+               COALESCE(v.priority, lower(COALESCE(r.request->>'priority', 'normal'))) AS priority,
+               v.build_id IS NOT NULL AS taken_up, v.branch, v.commit_hash, v.spec_path, v.toolchain, v.requested_server_id,
+               v.started_at, v.finished_at, v.attempt, v.reason, v.exit_code, v.duration, v.artifacts, v.history,
+               r.request, r.rejected_reason, c.cleaned_at
         """;
 
     /// <summary>Every build, for listing and filtering.</summary>
     private const string AllBuilds = Columns + """
-          FROM build_state s FULL OUTER JOIN build_request r ON r.build_id = s.correlation_id
-          LEFT JOIN build_cleanup c ON c.build_id = COALESCE(s.correlation_id, r.build_id)
+          FROM build_view v FULL OUTER JOIN build_request r ON r.build_id = v.build_id
+          LEFT JOIN build_cleanup c ON c.build_id = COALESCE(v.build_id, r.build_id)
         """;
 
     /// <summary>One build ($1), looked up by its keys: a filter on the full join above would read both tables whole.</summary>
     private const string OneBuild = Columns + """
           FROM (SELECT $1::uuid AS id) k
-          LEFT JOIN build_state s ON s.correlation_id = k.id
+          LEFT JOIN build_view v ON v.build_id = k.id
           LEFT JOIN build_request r ON r.build_id = k.id
           LEFT JOIN build_cleanup c ON c.build_id = k.id
-         WHERE s.correlation_id IS NOT NULL OR r.build_id IS NOT NULL
+         WHERE v.build_id IS NOT NULL OR r.build_id IS NOT NULL
         """;
-
 
     /// <summary>
     /// Stores the request and publishes <see cref="BuildRequested"/> in one transaction. With an idempotency
@@ -85,11 +88,12 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
     public async Task<long> CountQueuedAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT (SELECT count(*) FROM build_state WHERE current_state = 'Queued')
+            SELECT (SELECT count(*) FROM build_view WHERE state = $1)
                  + (SELECT count(*) FROM build_request r
                      WHERE r.rejected_reason IS NULL AND r.submitted_at > now() - interval '1 hour'
-                       AND NOT EXISTS (SELECT 1 FROM build_state s WHERE s.correlation_id = r.build_id))
+                       AND NOT EXISTS (SELECT 1 FROM build_view v WHERE v.build_id = r.build_id))
             """);
+        command.Parameters.AddWithValue(BuildStates.Queued);
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
@@ -146,16 +150,39 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
 
     private static BuildRecord Read(NpgsqlDataReader reader)
     {
-        var id = reader.GetGuid(0);
-        var state = reader.GetString(1);
-        var submittedAt = reader.GetFieldValue<DateTimeOffset>(2);
-        DateTimeOffset? cleanedAt = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11);
-        if (!reader.IsDBNull(8))
+        var id = reader.GetGuid("id");
+        var state = reader.GetString("state");
+        var submittedAt = reader.GetFieldValue<DateTimeOffset>("submitted_at");
+        var cleanedAt = reader.NullableValue<DateTimeOffset>("cleaned_at");
+        if (reader.GetBoolean("taken_up"))
         {
-            var saga = JsonSerializer.Deserialize<BuildRecord>(reader.GetString(8), Json)!;
-            return saga with { CorrelationId = id, CurrentState = state, SubmittedAt = submittedAt, CleanedAt = cleanedAt };
+            return new BuildRecord
+            {
+                CorrelationId = id,
+                CurrentState = state,
+                SourceRepository = reader.GetString("repository"),
+                Branch = reader.NullableString("branch") ?? "",
+                CommitHash = reader.NullableString("commit_hash") ?? "",
+                TargetArchitecture = reader.GetString("architecture"),
+                Toolchain = reader.GetString("toolchain"),
+                SpecPath = reader.NullableString("spec_path"),
+                Priority = reader.GetString("priority"),
+                RequestedServerId = reader.NullableString("requested_server_id"),
+                SubmittedBy = reader.GetString("submitter"),
+                SubmittedAt = submittedAt,
+                StartedAt = reader.NullableValue<DateTimeOffset>("started_at"),
+                FinishedAt = reader.NullableValue<DateTimeOffset>("finished_at"),
+                Attempt = reader.GetInt32("attempt"),
+                ServerId = reader.NullableString("server"),
+                Reason = reader.NullableString("reason"),
+                ExitCode = reader.NullableValue<int>("exit_code"),
+                Duration = reader.NullableValue<TimeSpan>("duration"),
+                Artifacts = JsonSerializer.Deserialize<List<Artifact>>(reader.GetString("artifacts"), Json)!,
+                History = JsonSerializer.Deserialize<List<HistoryEntry>>(reader.GetString("history"), Json)!,
+                CleanedAt = cleanedAt,
+            };
         }
-        var request = JsonSerializer.Deserialize<BuildRequested>(reader.GetString(9), Json)!;
+        var request = JsonSerializer.Deserialize<BuildRequested>(reader.GetString("request"), Json)!;
         return new BuildRecord
         {
             CorrelationId = id,
@@ -170,7 +197,7 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
             RequestedServerId = Domain.ServerIds.Normalise(request.ServerId),
             SubmittedBy = request.SubmittedBy ?? "anonymous",
             SubmittedAt = submittedAt,
-            Reason = reader.IsDBNull(10) ? null : reader.GetString(10),
+            Reason = reader.NullableString("rejected_reason"),
             CleanedAt = cleanedAt,
         };
     }
@@ -193,9 +220,9 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
 
     /// <summary>The build's history shows server $3 holding attempt $2 of build $1.</summary>
     private const string HoldsAttempt = """
-        EXISTS (SELECT 1 FROM build_state
-                 WHERE correlation_id = $1
-                   AND data->'History' @> jsonb_build_array(jsonb_build_object('Attempt', $2, 'ServerId', $3::text)))
+        EXISTS (SELECT 1 FROM build_view
+                 WHERE build_id = $1
+                   AND history @> jsonb_build_array(jsonb_build_object('attempt', $2, 'serverId', $3::text)))
         """;
 
     /// <summary>
@@ -408,18 +435,19 @@ public sealed class BuildStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT s.server_id, s.host, s.architectures, s.toolchains, s.max_concurrent, s.active_builds,
                    s.cpu_percent, s.memory_percent, s.disk_percent, s.maintenance, s.version, s.last_seen,
-                   s.online AND s.last_seen > now() - s.heartbeat_interval * 3,
-                   (SELECT count(*)::int FROM build_state b
-                     WHERE b.current_state IN ('Dispatched', 'Building', 'Cancelling') AND b.data->>'ServerId' = s.server_id)
-              FROM build_server s ORDER BY s.server_id
+                   s.online, s.assigned_builds
+              FROM build_server_view s ORDER BY s.server_id
             """);
         var servers = new List<ServerRecord>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            servers.Add(new ServerRecord(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetFieldValue<string[]>(3),
-                reader.GetInt32(4), reader.GetInt32(5), reader.GetFloat(6), reader.GetFloat(7), reader.GetFloat(8), reader.GetBoolean(9),
-                reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11), reader.GetBoolean(12) ? "Online" : "Offline", reader.GetInt32(13)));
+            servers.Add(new ServerRecord(reader.GetString("server_id"), reader.GetString("host"),
+                reader.GetFieldValue<string[]>("architectures"), reader.GetFieldValue<string[]>("toolchains"),
+                reader.GetInt32("max_concurrent"), reader.GetInt32("active_builds"),
+                reader.GetFloat("cpu_percent"), reader.GetFloat("memory_percent"), reader.GetFloat("disk_percent"), reader.GetBoolean("maintenance"),
+                reader.GetString("version"), reader.GetFieldValue<DateTimeOffset>("last_seen"), reader.GetBoolean("online") ? "Online" : "Offline",
+                reader.GetInt32("assigned_builds")));
         }
         return servers;
     }

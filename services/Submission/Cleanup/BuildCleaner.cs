@@ -1,3 +1,4 @@
+using BuildFarm.Contracts;
 using BuildFarm.Domain.Artifacts;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.Submission.Projects;
@@ -9,7 +10,7 @@ namespace BuildFarm.Submission.Cleanup;
 
 /// <summary>
 /// Cleans up builds that finished more than cleanupBuildsAfterDays ago (finish time and state from the Scheduler's
-/// <c>build_state</c>): deletes their stored log batches (<c>build_log</c>) and their artifacts' files from the
+/// read model, <c>build_view</c>): deletes their stored log batches (<c>build_log</c>) and their artifacts' files from the
 /// content-addressed <see cref="ArtifactStore"/>, except content that a build not being cleaned still references,
 /// and records each build in <c>build_cleanup</c>. The build's own record is kept. Runs in batches, one transaction
 /// each, under an advisory lock so that one Submission instance cleans at a time. Files are deleted before the batch
@@ -26,13 +27,8 @@ public sealed partial class BuildCleaner(
     /// <summary>The advisory lock of a cleanup pass ("BFcleanu" in ASCII).</summary>
     public const long LockKey = 0x42_46_63_6C_65_61_6E_75;
 
-    /// <summary>The Scheduler's end states: a build in one of them has finished for good.</summary>
-    public static readonly string[] FinishedStates = ["Completed", "Failed", "Cancelled", "TimedOut"];
-
-    // The sha256 of every artifact of a saga row s (the saga's jsonb keeps Artifacts as [{Name, Size, Sha256, Kind}]).
-    private const string ArtifactShas = """
-        jsonb_array_elements(CASE WHEN jsonb_typeof(s.data->'Artifacts') = 'array' THEN s.data->'Artifacts' ELSE '[]'::jsonb END) a
-        """;
+    // The sha256 of every artifact of a build s of the Scheduler's read model (build_view: artifacts [{name, size, sha256, kind}]).
+    private const string ArtifactShas = "jsonb_array_elements(s.artifacts) a";
 
     /// <summary>Cleans every build due; does nothing when cleanupBuildsAfterDays ≤ 0 or another instance is cleaning.</summary>
     public async Task<BuildCleanupPass> RunAsync(CancellationToken ct)
@@ -69,7 +65,7 @@ public sealed partial class BuildCleaner(
 
     private async Task<bool> BuildTableExistsAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("SELECT to_regclass('build_state') IS NOT NULL");
+        await using var command = dataSource.CreateCommand("SELECT to_regclass('build_view') IS NOT NULL");
         return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
@@ -80,16 +76,16 @@ public sealed partial class BuildCleaner(
 
         var builds = new List<(Guid Id, string[] Shas)>();
         await using (var select = new NpgsqlCommand($"""
-            SELECT s.correlation_id, ARRAY(SELECT lower(a->>'Sha256') FROM {ArtifactShas} WHERE a->>'Sha256' IS NOT NULL)
-              FROM build_state s
-             WHERE s.current_state = ANY($1)
-               AND COALESCE((s.data->>'FinishedAt')::timestamptz, s.updated_at) < $2
-               AND NOT EXISTS (SELECT 1 FROM build_cleanup c WHERE c.build_id = s.correlation_id)
-             ORDER BY s.correlation_id
+            SELECT s.build_id, ARRAY(SELECT lower(a->>'sha256') FROM {ArtifactShas} WHERE a->>'sha256' IS NOT NULL)
+              FROM build_view s
+             WHERE s.state = ANY($1)
+               AND COALESCE(s.finished_at, s.updated_at) < $2
+               AND NOT EXISTS (SELECT 1 FROM build_cleanup c WHERE c.build_id = s.build_id)
+             ORDER BY s.build_id
              LIMIT $3
             """, connection, transaction))
         {
-            select.Parameters.AddWithValue(FinishedStates);
+            select.Parameters.AddWithValue(BuildStates.Ended.ToArray());
             select.Parameters.AddWithValue(cutoff);
             select.Parameters.AddWithValue(batchSize);
             await using var reader = await select.ExecuteReaderAsync(ct);
@@ -110,11 +106,11 @@ public sealed partial class BuildCleaner(
         if (shas.Length > 0)
         {
             await using var select = new NpgsqlCommand($"""
-                SELECT DISTINCT lower(a->>'Sha256')
-                  FROM build_state s CROSS JOIN LATERAL {ArtifactShas}
-                 WHERE lower(a->>'Sha256') = ANY($1)
-                   AND s.correlation_id <> ALL($2)
-                   AND NOT EXISTS (SELECT 1 FROM build_cleanup c WHERE c.build_id = s.correlation_id)
+                SELECT DISTINCT lower(a->>'sha256')
+                  FROM build_view s CROSS JOIN LATERAL {ArtifactShas}
+                 WHERE lower(a->>'sha256') = ANY($1)
+                   AND s.build_id <> ALL($2)
+                   AND NOT EXISTS (SELECT 1 FROM build_cleanup c WHERE c.build_id = s.build_id)
                 """, connection, transaction);
             select.Parameters.AddWithValue(shas);
             select.Parameters.AddWithValue(ids);

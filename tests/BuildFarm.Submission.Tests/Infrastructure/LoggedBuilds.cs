@@ -3,30 +3,18 @@ using Npgsql;
 
 namespace BuildFarm.Submission.Tests.Infrastructure;
 
-/// <summary>Builds as the Scheduler's saga row keeps them, with attempts held by servers, and logs written straight into the table.</summary>
+/// <summary>Builds as the Scheduler writes them, with attempts held by servers, and logs written straight into the table.</summary>
 public static class LoggedBuilds
 {
     /// <summary>A build in <paramref name="state"/> whose history shows <paramref name="serverId"/> holding attempt 1.</summary>
-    public static async Task<Guid> AddAsync(NpgsqlDataSource database, string state, string serverId = "s1", string submittedBy = "alice")
-    {
-        var id = Guid.NewGuid();
-        var data = JsonSerializer.Serialize(new
+    public static Task<Guid> AddAsync(NpgsqlDataSource database, string state, string serverId = "s1", string submittedBy = "alice") =>
+        SchedulerBuilds.AddAsync(database, state, b =>
         {
-            CorrelationId = id,
-            CurrentState = state,
-            SubmittedBy = submittedBy,
-            SubmittedAt = DateTimeOffset.UtcNow,
-            Attempt = 1,
-            ServerId = serverId,
-            History = new[] { new { At = DateTimeOffset.UtcNow, State = "Building", Attempt = 1, ServerId = serverId, Reason = (string?)null } },
+            b.SubmittedBy = submittedBy;
+            b.Attempt = 1;
+            b.ServerId = serverId;
+            b.History.Add(SchedulerBuilds.Transition(DateTimeOffset.UtcNow, "Building", 1, serverId));
         });
-        await using var command = database.CreateCommand("INSERT INTO build_state (correlation_id, current_state, version, data) VALUES ($1, $2, 1, $3::jsonb)");
-        command.Parameters.AddWithValue(id);
-        command.Parameters.AddWithValue(state);
-        command.Parameters.AddWithValue(data);
-        await command.ExecuteNonQueryAsync();
-        return id;
-    }
 
     /// <summary>
     /// Writes <paramref name="batches"/> batches of <paramref name="batchBytes"/> bytes (ASCII lines, the last byte of each a
