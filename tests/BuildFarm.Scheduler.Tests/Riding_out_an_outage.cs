@@ -13,7 +13,9 @@ public sealed class Riding_out_an_outage
     public async Task A_scheduler_cut_off_from_the_broker_declares_no_server_lost_and_the_build_runs_once()
     {
         await using var broker = new TcpProxy(TestServers.RabbitMq.Host, TestServers.RabbitMq.Port);
-        var server = new FakeServer("b1", max: 1);
+        // It reports a 2 s interval (heartbeats still come every 500 ms): a stall of the test process under load must not
+        // make it silent for three intervals, or it is lost as any silent server is.
+        var server = new FakeServer("b1", max: 1) { Interval = TimeSpan.FromSeconds(2) };
         await using var farm = await SchedulerFarm.StartAsync(1, env =>
             env["ConnectionStrings__RabbitMq"] = new UriBuilder(env["ConnectionStrings__RabbitMq"]) { Port = broker.Port }.Uri.ToString(), server);
         farm.StartHeartbeats();
@@ -21,12 +23,21 @@ public sealed class Riding_out_an_outage
         await farm.Bus.Publish(request);
         await farm.WaitUntilAsync(async () => await farm.CountAsync("Building") == 1, "the build is running");
 
-        // Heartbeats go on arriving in the queue (the server reaches the broker); the Scheduler sees none for 8 s,
-        // many times three heartbeat intervals (1.5 s).
+        // Heartbeats go on arriving in the queue (the server reaches the broker); the Scheduler sees none for 15 s,
+        // well over three heartbeat intervals (6 s).
         broker.Cut();
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        await Task.Delay(TimeSpan.FromSeconds(15));
+        var restored = DateTimeOffset.UtcNow;
         broker.Restore();
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        // Once the Scheduler consumes again and has relayed what it wrote meanwhile, a server judged lost during the cut
+        // would have had its attempt reported failed: the build is still Building, attempt 1.
+        await farm.WaitUntilAsync(async () =>
+            await farm.ScalarAsync("SELECT count(*) FROM build_server WHERE last_seen > $1", restored) == 1
+            && await farm.ScalarAsync("SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL AND available_at <= now()") == 0,
+            "the Scheduler consumes and relays again");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var running = Assert.Single(await farm.BuildsAsync());
+        Assert.Equal(("Building", 1), (running.State, running.Attempt));
         await farm.FinishAsync(server, request.BuildId, 1);
         await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == 1, "the build completed");
 

@@ -226,6 +226,19 @@ public sealed class SchedulerFarm : IAsyncDisposable
         return await reader.ReadAsync() ? (reader.IsDBNull(0) ? null : reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)) : (null, default);
     }
 
+    /// <summary>The count (or other bigint) a query of the Scheduler's database answers.</summary>
+    public async Task<long> ScalarAsync(string sql, params object[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(Database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.AddWithValue(parameter);
+        }
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<long> ServersOnlineAsync()
     {
         await using var connection = new NpgsqlConnection(Database);
@@ -273,6 +286,11 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     public int Max { get; } = max;
     public TimeSpan? FinishAfter { get; } = finishAfter;
     public bool Maintenance { get; set; }
+    /// <summary>
+    /// The heartbeat interval it reports (missing three makes it lost). The farm sends its heartbeats every 500 ms
+    /// whatever it reports: a longer interval lets a test ride out a stall of the test process under load.
+    /// </summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromMilliseconds(500);
     /// <summary>The Worker process it plays (reported in heartbeats and attempts when set).</summary>
     public Guid? Instance { get; private set; }
 
@@ -331,7 +349,7 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
         {
             ServerId = Id, InstanceId = Instance, Host = Id + ".test", Architectures = [architecture, "noarch"], Toolchains = ["rpmbuild"],
             MaxConcurrentBuilds = Max, ActiveBuilds = running.Count, Running = running, CpuPercent = 10, MemoryPercent = 10, DiskPercent = 10,
-            Maintenance = Maintenance, Version = "test", Interval = TimeSpan.FromMilliseconds(500), SentAt = DateTimeOffset.UtcNow,
+            Maintenance = Maintenance, Version = "test", Interval = Interval, SentAt = DateTimeOffset.UtcNow,
         };
     }
 }
