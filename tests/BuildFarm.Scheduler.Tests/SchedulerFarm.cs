@@ -150,14 +150,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
         SubmittedAt = DateTimeOffset.UtcNow,
     };
 
-    public async Task<long> CountAsync(string state)
-    {
-        await using var connection = new NpgsqlConnection(Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM build_state WHERE current_state = $1", connection);
-        command.Parameters.AddWithValue(state);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    public Task<long> CountAsync(string state) => ScalarAsync("SELECT count(*) FROM build_state WHERE current_state = $1", state);
 
     /// <summary>Kills Scheduler number <paramref name="index"/> as kill -9 would and starts a new one in its place.</summary>
     public async Task KillAndRestartAsync(int index)
@@ -239,13 +232,7 @@ public sealed class SchedulerFarm : IAsyncDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public async Task<long> ServersOnlineAsync()
-    {
-        await using var connection = new NpgsqlConnection(Database);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM build_server WHERE online", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    public Task<long> ServersOnlineAsync() => ScalarAsync("SELECT count(*) FROM build_server WHERE online");
 
     public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90)
     {
