@@ -14,6 +14,8 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// One dispatch pass: under a PostgreSQL advisory lock (so two Scheduler instances never place the same
 /// build twice or overfill a server), take the queue in <see cref="QueueOrder"/>, place each build with
 /// <see cref="Placement"/>, and record each placement and its <see cref="AssignBuild"/> in one transaction.
+/// A pass reads the queue only when a slot is free, only as far as the free slots ask, and stops as soon as no
+/// server can take another build: with 100,000 queued and a full farm it costs what it costs with none.
 /// </summary>
 public sealed class Dispatcher(
     IServiceScopeFactory scopes,
@@ -28,8 +30,11 @@ public sealed class Dispatcher(
     private static readonly Counter<long> Expired = Meter.CreateCounter<long>("buildfarm.scheduler.assignments_expired", description: "Placements whose order the saga did not take up in time");
     private static readonly Histogram<double> PassDuration = Meter.CreateHistogram<double>("buildfarm.scheduler.dispatch_pass.duration", "ms");
 
-    /// <summary>The outcome of a pass: how many builds were placed and when a backoff ends next.</summary>
-    public sealed record PassResult(int Placed, DateTimeOffset? NextRetryAt);
+    /// <summary>The fewest builds of each (submitter, priority) a pass reads: reading 16 costs what reading 1 does.</summary>
+    public const int MinHead = 16;
+
+    /// <summary>The outcome of a pass: how many builds were placed, when a backoff ends next, and how many queued builds it read.</summary>
+    public sealed record PassResult(int Placed, DateTimeOffset? NextRetryAt, int QueueRead);
 
     public async Task<PassResult> RunPassAsync(CancellationToken ct)
     {
@@ -68,50 +73,95 @@ public sealed class Dispatcher(
         }
 
         var farm = settings.Current;
-        var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, ct);
-        var servers = snapshot.Servers.ToDictionary(s => s.ServerId);
-        var used = snapshot.Used;
-        DateTimeOffset? nextRetry = null;
+        var threshold = farm.UtilizationThresholdPercent;
+        var (serverList, used) = await FarmSnapshot.LoadServersAsync(connection, transaction, now, ct);
+        var servers = serverList.ToDictionary(s => s.ServerId);
         var placed = 0;
+        var read = 0;
 
-        foreach (var build in QueueOrder.Order(snapshot.Queue, now, options.Value.AgingStep, snapshot.ServedBySubmitter))
+        // Read the queue only as far as the free slots ask: the first `perGroup` builds of every (submitter, priority)
+        // hold the first `perGroup` of the whole order (see QueueOrder). Builds that cannot go anywhere now do not use
+        // a slot, so when the free slots outlast that prefix, read a longer one.
+        var free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
+        var perGroup = Math.Max(MinHead, 2 * free);
+        var decided = new HashSet<Guid>();
+        var placedNow = new List<Guid>();
+        IReadOnlyDictionary<string, int>? served = null;
+        while (free > 0)
         {
-            if (build.RetryAt is { } retryAt && retryAt > now)
+            var (head, complete) = await FarmSnapshot.LoadQueueHeadAsync(connection, transaction, perGroup, placedNow, ct);
+            read += head.Count;
+            served ??= await FarmSnapshot.LoadServedAsync(connection, transaction, head.Count == 0 ? now : head.Min(b => b.SubmittedAt), ct);
+            var ordered = QueueOrder.Order(head, now, options.Value.AgingStep, served);
+            foreach (var build in complete ? ordered : ordered.Take(perGroup))
             {
-                nextRetry = nextRetry is null || retryAt < nextRetry ? retryAt : nextRetry;
-                continue;
+                if (!decided.Add(build.BuildId) || build.RetryAt is { } retryAt && retryAt > now)
+                {
+                    continue;
+                }
+                var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds), threshold);
+                if (decision.Server is not { } server)
+                {
+                    continue;
+                }
+                await PlaceAsync(connection, transaction, outbox, build, server, now, ct);
+                servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
+                placedNow.Add(build.BuildId);
+                used++;
+                placed++;
+                free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
+                if (free == 0)
+                {
+                    break;
+                }
             }
-            var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds), farm.UtilizationThresholdPercent);
-            if (decision.Server is not { } server)
+            if (complete)
             {
-                continue;
+                break;
             }
-            var attempt = build.Attempt + 1;
-            await using (var insert = new NpgsqlCommand("""
-                INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES (@id, @server, @attempt, @now)
-                ON CONFLICT (build_id) DO UPDATE SET server_id = excluded.server_id, attempt = excluded.attempt, assigned_at = excluded.assigned_at
-                """, connection, transaction))
-            {
-                insert.Parameters.AddWithValue("id", build.BuildId);
-                insert.Parameters.AddWithValue("server", server.ServerId);
-                insert.Parameters.AddWithValue("attempt", attempt);
-                insert.Parameters.AddWithValue("now", now);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
-            await outbox.PublishAsync(new AssignBuild { BuildId = build.BuildId, Attempt = attempt, ServerId = server.ServerId, AssignedAt = now }, ct);
-            servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
-            used++;
-            placed++;
-            logger.LogInformation("Placed build {BuildId} attempt {Attempt} on {ServerId}", build.BuildId, attempt, server.ServerId);
+            perGroup = perGroup > int.MaxValue / 4 ? int.MaxValue : perGroup * 4;
         }
+        // A build in its retry backoff wakes the loop when the backoff ends, if a slot would be free for it.
+        var nextRetry = free > 0 ? await FarmSnapshot.NextRetryAsync(connection, transaction, now, ct) : null;
 
         await session.CommitAsync(ct);
         Placed.Add(placed);
         PassDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         activity?.SetTag("buildfarm.placed", placed);
-        return new PassResult(placed, nextRetry);
+        activity?.SetTag("buildfarm.queue_read", read);
+        return new PassResult(placed, nextRetry, read);
     }
 
+    /// <summary>
+    /// How many more builds the farm could start now: what the farm-wide limit leaves, and no more than the free slots
+    /// of servers that could take a build at all (online, not in maintenance, below the utilisation threshold).
+    /// </summary>
+    public static int FreeSlots(IEnumerable<ServerSnapshot> servers, int used, int limit, int thresholdPercent)
+    {
+        var open = servers
+            .Where(s => s.Online && !s.Maintenance && !s.IsFull && !s.IsOverThreshold(thresholdPercent))
+            .Sum(s => (long)(s.MaxConcurrentBuilds - s.Assigned));
+        return (int)Math.Max(0, Math.Min(limit - used, open));
+    }
+
+    private async Task PlaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PostgresOutbox outbox,
+        QueuedBuild build, ServerSnapshot server, DateTimeOffset now, CancellationToken ct)
+    {
+        var attempt = build.Attempt + 1;
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES (@id, @server, @attempt, @now)
+            ON CONFLICT (build_id) DO UPDATE SET server_id = excluded.server_id, attempt = excluded.attempt, assigned_at = excluded.assigned_at
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("id", build.BuildId);
+            insert.Parameters.AddWithValue("server", server.ServerId);
+            insert.Parameters.AddWithValue("attempt", attempt);
+            insert.Parameters.AddWithValue("now", now);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        await outbox.PublishAsync(new AssignBuild { BuildId = build.BuildId, Attempt = attempt, ServerId = server.ServerId, AssignedAt = now }, ct);
+        logger.LogInformation("Placed build {BuildId} attempt {Attempt} on {ServerId}", build.BuildId, attempt, server.ServerId);
+    }
 
     private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
     {

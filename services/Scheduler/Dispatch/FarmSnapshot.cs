@@ -47,7 +47,18 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
            AND (s.attempt > r.attempt OR s.updated_at <= v.running_seen_at)
         """;
 
+    /// <summary>The servers, the whole queue and the submitters' turns (for the status queries).</summary>
     public static async Task<FarmSnapshot> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
+    {
+        var (servers, used) = await LoadServersAsync(connection, transaction, now, ct);
+        var queue = await ReadQueueAsync(connection, transaction, QueueSql, null, ct);
+        var served = await LoadServedAsync(connection, transaction, queue.Count == 0 ? now : queue.Min(b => b.SubmittedAt), ct);
+        return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served };
+    }
+
+    /// <summary>Every build server with the builds placed on it, and how many builds hold a place on the farm.</summary>
+    public static async Task<(List<ServerSnapshot> Servers, int Used)> LoadServersAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
     {
         var servers = new List<ServerSnapshot>();
         var used = 0;
@@ -79,43 +90,112 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
             await using var command = new NpgsqlCommand($"SELECT count(*)::int FROM ({OccupiedSql}) o", connection, transaction);
             used = (int)(await command.ExecuteScalarAsync(ct))!;
         }
+        return (servers, used);
+    }
 
-        var queue = new List<QueuedBuild>();
-        await using (var command = new NpgsqlCommand($"""
-            SELECT s.correlation_id, s.priority, s.submitted_by, s.submitted_at, s.architecture, s.toolchain,
-                   s.requested_server_id, s.repository, s.retry_at, s.attempt
-              FROM build_state s
-             WHERE s.current_state = {Queued}
-               AND NOT EXISTS (SELECT 1 FROM build_assignment a WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt)
-            """, connection, transaction))
+    private const string QueueColumns = """
+        s.correlation_id, s.priority, s.submitted_by, s.submitted_at, s.architecture, s.toolchain,
+        s.requested_server_id, s.repository, s.retry_at, s.attempt
+        """;
+
+    /// <summary>A placement the saga has not taken up yet: the build is as good as gone from the queue.</summary>
+    private const string Pending = "EXISTS (SELECT 1 FROM build_assignment a WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt)";
+
+    private static readonly string QueueSql = $"""
+        SELECT {QueueColumns}
+          FROM build_state s
+         WHERE s.current_state = {Queued} AND NOT {Pending}
+        """;
+
+    /// <summary>
+    /// The first <c>@per_group</c> queued builds of every (submitter, priority), oldest first: the distinct groups by a
+    /// skip scan of the queue index (0009_queue_order.sql), then each group's head through the same index. Builds named
+    /// in <c>@keep</c> count as queued although placed (the pass that placed them reads again).
+    /// </summary>
+    private static readonly string QueueHeadSql = $"""
+        WITH RECURSIVE grp AS (
+            (SELECT s.submitted_by, s.priority FROM build_state s
+              WHERE s.current_state = {Queued}
+              ORDER BY s.submitted_by, s.priority LIMIT 1)
+            UNION ALL
+            SELECT n.submitted_by, n.priority
+              FROM grp g
+             CROSS JOIN LATERAL (SELECT s.submitted_by, s.priority FROM build_state s
+                                  WHERE s.current_state = {Queued} AND (s.submitted_by, s.priority) > (g.submitted_by, g.priority)
+                                  ORDER BY s.submitted_by, s.priority LIMIT 1) n
+        )
+        SELECT h.*
+          FROM grp g
+         CROSS JOIN LATERAL (SELECT {QueueColumns}
+                               FROM build_state s
+                              WHERE s.current_state = {Queued} AND s.submitted_by = g.submitted_by AND s.priority = g.priority
+                                AND (NOT {Pending} OR s.correlation_id = ANY(@keep))
+                              ORDER BY s.submitted_at, s.correlation_id
+                              LIMIT @per_group) h
+        """;
+
+    /// <summary>
+    /// The head of the queue: the first <paramref name="perGroup"/> builds of each (submitter, priority). The first
+    /// <paramref name="perGroup"/> builds of <see cref="QueueOrder"/> over it are the first of the whole queue, in the
+    /// same order (see <see cref="QueueOrder"/>). <c>Complete</c> when no group had more.
+    /// </summary>
+    public static async Task<(List<QueuedBuild> Builds, bool Complete)> LoadQueueHeadAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, int perGroup, IReadOnlyCollection<Guid> keep, CancellationToken ct)
+    {
+        var builds = await ReadQueueAsync(connection, transaction, QueueHeadSql, command =>
         {
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                BuildPriorities.TryParse(reader.GetString("priority"), out var priority);
-                queue.Add(new QueuedBuild(
-                    reader.GetGuid("correlation_id"), priority, reader.GetString("submitted_by"), reader.GetFieldValue<DateTimeOffset>("submitted_at"),
-                    reader.GetString("architecture"), reader.GetString("toolchain"), reader.NullableString("requested_server_id"),
-                    reader.GetString("repository"), reader.NullableValue<DateTimeOffset>("retry_at"), reader.GetInt32("attempt")));
-            }
+            command.Parameters.AddWithValue("per_group", perGroup);
+            command.Parameters.AddWithValue("keep", keep.ToArray());
+        }, ct);
+        var complete = builds.GroupBy(b => (b.SubmittedBy, b.Priority)).All(g => g.Count() < perGroup);
+        return (builds, complete);
+    }
+
+    private static async Task<List<QueuedBuild>> ReadQueueAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql,
+        Action<NpgsqlCommand>? parameters, CancellationToken ct)
+    {
+        var queue = new List<QueuedBuild>();
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        parameters?.Invoke(command);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            BuildPriorities.TryParse(reader.GetString("priority"), out var priority);
+            queue.Add(new QueuedBuild(
+                reader.GetGuid("correlation_id"), priority, reader.GetString("submitted_by"), reader.GetFieldValue<DateTimeOffset>("submitted_at"),
+                reader.GetString("architecture"), reader.GetString("toolchain"), reader.NullableString("requested_server_id"),
+                reader.GetString("repository"), reader.NullableValue<DateTimeOffset>("retry_at"), reader.GetInt32("attempt")));
         }
+        return queue;
+    }
+
+    /// <summary>The turns each submitter has had since <paramref name="since"/> (the oldest queued build's submission).</summary>
+    public static async Task<Dictionary<string, int>> LoadServedAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        DateTimeOffset since, CancellationToken ct)
+    {
         var served = new Dictionary<string, int>();
-        await using (var command = new NpgsqlCommand($"""
+        await using var command = new NpgsqlCommand($"""
             SELECT s.submitted_by, count(*)::int AS served FROM build_state s
              WHERE s.current_state IN {BuildStateTable.OnAServer}
-                OR (s.current_state = {Queued} AND EXISTS (SELECT 1 FROM build_assignment a
-                       WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt))
+                OR (s.current_state = {Queued} AND {Pending})
                 OR (s.updated_at >= @since AND s.dispatched_at >= @since)
              GROUP BY 1
-            """, connection, transaction))
+            """, connection, transaction);
+        command.Parameters.AddWithValue("since", since);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            command.Parameters.AddWithValue("since", queue.Count == 0 ? now : queue.Min(b => b.SubmittedAt));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                served[reader.GetString("submitted_by")] = reader.GetInt32("served");
-            }
+            served[reader.GetString("submitted_by")] = reader.GetInt32("served");
         }
-        return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served };
+        return served;
+    }
+
+    /// <summary>When the next retry backoff of a queued build ends after <paramref name="now"/>, if any does.</summary>
+    public static async Task<DateTimeOffset?> NextRetryAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT min(s.retry_at) FROM build_state s WHERE s.current_state = {Queued} AND s.retry_at > @now", connection, transaction);
+        command.Parameters.AddWithValue("now", now);
+        return await command.ExecuteScalarAsync(ct) is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
     }
 }

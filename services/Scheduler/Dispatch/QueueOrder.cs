@@ -16,6 +16,11 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// submitter's 500 builds do not stand in front of another's first, even when they finish one by one.</item>
 /// <item>Then first come, first served by submission time (a retried build keeps its place), then by id.</item>
 /// </list>
+/// <para><b>Reading only the head.</b> Within one (submitter, priority) an older build is never behind a younger one (it
+/// has aged at least as much and, at the same effective priority, has the lower turn). So every build among the first K
+/// of the whole order is among the first K of its (submitter, priority), and ordering only those heads gives the same
+/// first K in the same order (a build outside the first K may be misplaced behind them, never in front). The dispatcher
+/// reads the heads through an index (<see cref="FarmSnapshot.LoadQueueHeadAsync"/>) and trusts the first K.</para>
 /// </summary>
 public static class QueueOrder
 {

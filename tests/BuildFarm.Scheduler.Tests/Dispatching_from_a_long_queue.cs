@@ -1,0 +1,113 @@
+using BuildFarm.Contracts;
+using BuildFarm.Domain;
+using BuildFarm.Persistence;
+using BuildFarm.Scheduler.Dispatch;
+using BuildFarm.ServiceDefaults;
+using BuildFarm.Testing;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace BuildFarm.Scheduler.Tests;
+
+/// <summary>
+/// A pass reads only the head of the queue: the first builds of each (submitter, priority), as far as the free slots
+/// ask. These tests hold that this places exactly what ordering the whole queue would, and that a pass on a full farm
+/// reads no queue at all.
+/// </summary>
+public sealed class Dispatching_from_a_long_queue
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Aging = TimeSpan.FromMinutes(15);
+
+    [Fact]
+    public void The_first_builds_of_each_submitter_and_priority_hold_the_first_builds_of_the_whole_order()
+    {
+        for (var seed = 1; seed <= 300; seed++)
+        {
+            var random = new Random(seed);
+            var queue = Enumerable.Range(0, random.Next(1, 120)).Select(_ => RandomBuild(random, unplaceableShare: 0)).ToList();
+            var served = Enumerable.Range(0, 6).Where(_ => random.Next(2) == 0).ToDictionary(i => $"u{i}", _ => random.Next(0, 4));
+            var whole = QueueOrder.Order(queue, Now, Aging, served);
+            foreach (var k in new[] { 1, 2, 3, 5, 8, 13 })
+            {
+                var head = queue.GroupBy(b => (b.SubmittedBy, b.Priority))
+                    .SelectMany(g => g.OrderBy(b => b.SubmittedAt).ThenBy(b => b.BuildId).Take(k)).ToList();
+
+                Assert.Equal(whole.Take(k).Select(b => b.BuildId), QueueOrder.Order(head, Now, Aging, served).Take(k).Select(b => b.BuildId));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task A_pass_places_exactly_what_ordering_the_whole_queue_would(int seed)
+    {
+        await using var farm = await SchedulerDatabase.CreateAsync(limit: 6);
+        var random = new Random(seed);
+        // Half the queue can go nowhere (no server has riscv64), so the pass must read past its first heads.
+        var queue = Enumerable.Range(0, 3000).Select(_ => RandomBuild(random, unplaceableShare: 0.5)).ToList();
+        await farm.AddServerAsync("s1", "x86_64", ["rpmbuild", "mock"], max: 3);
+        await farm.AddServerAsync("s2", "x86_64", ["mock"], max: 2);
+        await farm.AddServerAsync("s3", "aarch64", ["rpmbuild"], max: 2);
+        await farm.AddServerAsync("s4", "x86_64", ["rpmbuild"], max: 2, maintenance: true);
+        await farm.AddBuildingAsync("s1", "u1");
+        await farm.AddQueuedAsync(queue);
+        var expected = await farm.PlaceTheWholeQueueAsync();
+
+        var pass = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected.Count, pass.Placed);
+        Assert.Equal(expected.Order(), (await farm.PlacementsAsync()).Order());
+        Assert.InRange(pass.QueueRead, 1, queue.Count);
+    }
+
+    [Fact]
+    public async Task A_pass_on_a_full_farm_reads_no_queue_and_a_freed_slot_reads_only_the_heads()
+    {
+        await using var farm = await SchedulerDatabase.CreateAsync(limit: 2);
+        var random = new Random(7);
+        await farm.AddServerAsync("s1", "x86_64", ["rpmbuild", "mock"], max: 4);
+        await farm.AddServerAsync("s3", "aarch64", ["rpmbuild"], max: 4);
+        await farm.AddQueuedAsync(Enumerable.Range(0, 2000).Select(_ => RandomBuild(random, unplaceableShare: 0)).ToList());
+        var running = await farm.AddBuildingAsync("s1", "u0");
+        await farm.AddBuildingAsync("s1", "u2");
+
+        var full = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+        await farm.ExecuteAsync("UPDATE build_state SET current_state = 'Completed' WHERE correlation_id = $1", running);
+        var freed = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+
+        Assert.Equal((0, 0), (full.Placed, full.QueueRead));
+        Assert.Equal(1, freed.Placed);
+        // The first few builds of each (submitter, priority) that has queued builds (6 submitters x 4 priorities at most),
+        // not the 2,000.
+        Assert.InRange(freed.QueueRead, 1, 24 * Dispatcher.MinHead);
+    }
+
+    private static QueuedBuild RandomBuild(Random random, double unplaceableShare)
+    {
+        var arch = random.NextDouble() < unplaceableShare ? "riscv64" : random.Next(3) == 0 ? "aarch64" : "x86_64";
+        var retry = random.Next(20) switch
+        {
+            0 => Now.AddMinutes(10),
+            1 => Now.AddMinutes(-1),
+            _ => (DateTimeOffset?)null,
+        };
+        var requested = random.Next(40) switch
+        {
+            0 => "s2",
+            1 => "s4",
+            _ => null,
+        };
+        // A skewed mix of submitters, so some have long runs of builds and others a few.
+        var who = $"u{(int)Math.Floor(Math.Pow(random.NextDouble(), 2) * 6)}";
+        return new QueuedBuild(Guid.NewGuid(), (BuildPriority)random.Next(4), who,
+            Now - TimeSpan.FromSeconds(random.Next(0, 100 * 60)), arch, random.Next(2) == 0 ? "rpmbuild" : "mock", requested,
+            "https://example.org/r.git", retry, random.Next(10) == 0 ? 1 : 0);
+    }
+}
