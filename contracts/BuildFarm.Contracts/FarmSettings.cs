@@ -16,4 +16,8 @@ public sealed record FarmSettings
     public int UtilizationThresholdPercent { get; init; } = 85;
     /// <summary>The most log text kept per build attempt (all streams together); the rest is dropped after a marker line.</summary>
     public int MaxLogBytesPerAttempt { get; init; } = 100 * 1024 * 1024;
+    /// <summary>The most builds one submitter may have on build servers at once; 0 for no cap.</summary>
+    public int MaxRunningPerSubmitter { get; init; }
+    /// <summary>The most builds of one source repository (project) on build servers at once; 0 for no cap.</summary>
+    public int MaxRunningPerProject { get; init; }
 }

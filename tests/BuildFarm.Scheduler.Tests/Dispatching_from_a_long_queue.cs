@@ -89,6 +89,32 @@ public sealed class Dispatching_from_a_long_queue
         Assert.InRange(freed.QueueRead, 1, 24 * Dispatcher.MinHead);
     }
 
+    [Fact]
+    public async Task A_pass_gives_no_submitter_or_project_more_builds_on_servers_than_its_cap()
+    {
+        await using var farm = await SchedulerDatabase.CreateAsync(limit: 12, settings: s => s with { MaxRunningPerSubmitter = 2, MaxRunningPerProject = 3 });
+        var random = new Random(11);
+        await farm.AddServerAsync("s1", "x86_64", ["rpmbuild", "mock"], max: 8);
+        await farm.AddServerAsync("s3", "aarch64", ["rpmbuild", "mock"], max: 8);
+        await farm.AddBuildingAsync("s1", "u0");
+        // Ten projects; most builds come from u0 and u1 and from the first projects.
+        var queue = Enumerable.Range(0, 400).Select(_ => RandomBuild(random, unplaceableShare: 0) with
+        {
+            SourceRepository = $"https://example.org/p{(int)Math.Floor(Math.Pow(random.NextDouble(), 2) * 10)}.git",
+        }).ToList();
+        await farm.AddQueuedAsync(queue);
+        var expected = await farm.PlaceTheWholeQueueAsync();
+
+        var pass = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+
+        var placed = (await farm.PlacementsAsync()).Select(p => queue.Single(b => b.BuildId == p.Item1)).ToList();
+        Assert.Equal(expected.Order(), (await farm.PlacementsAsync()).Order());
+        Assert.True(pass.Placed >= 6, $"placed {pass.Placed}");
+        // u0 already has one build running (on project r.git): one more at most.
+        Assert.All(placed.GroupBy(b => b.SubmittedBy), g => Assert.True(g.Count() <= (g.Key == "u0" ? 1 : 2), $"{g.Key}: {g.Count()}"));
+        Assert.All(placed.GroupBy(b => b.SourceRepository), g => Assert.True(g.Count() <= 3, $"{g.Key}: {g.Count()}"));
+    }
+
     private static QueuedBuild RandomBuild(Random random, double unplaceableShare)
     {
         var arch = random.NextDouble() < unplaceableShare ? "riscv64" : random.Next(3) == 0 ? "aarch64" : "x86_64";

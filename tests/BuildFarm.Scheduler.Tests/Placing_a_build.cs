@@ -81,4 +81,25 @@ public sealed class Placing_a_build
 
         Assert.Equal("b1", decision.Server?.ServerId);
     }
+
+    [Fact]
+    public void A_submitter_or_project_at_its_cap_waits_and_says_so_while_others_are_placed()
+    {
+        var caps = new ShareCaps(2, 3, new() { ["alice"] = 2, ["bob"] = 1 }, new() { ["https://example.org/r.git"] = 3, ["https://example.org/s.git"] = 1 });
+        var room = Room with { Shares = caps };
+        var bob = Build() with { SubmittedBy = "bob", SourceRepository = "https://example.org/s.git" };
+
+        var alice = Placement.Choose(Build() with { SourceRepository = "https://example.org/s.git" }, [Server("b1")], room, 85);
+        var project = Placement.Choose(bob with { SourceRepository = "https://example.org/r.git" }, [Server("b1")], room, 85);
+        var placed = Placement.Choose(bob, [Server("b1")], room, 85);
+        caps.Add(bob);
+        var bobAtCap = Placement.Choose(bob, [Server("b1")], room, 85);
+        var uncapped = Placement.Choose(Build(), [Server("b1")], Room, 85);
+
+        Assert.Equal("submitter alice has 2 builds on servers, the most one submitter may have (maxRunningPerSubmitter 2)", alice.WhyWaiting);
+        Assert.Equal("project https://example.org/r.git has 3 builds on servers, the most one project may have (maxRunningPerProject 3)", project.WhyWaiting);
+        Assert.Equal("b1", placed.Server?.ServerId);
+        Assert.Null(bobAtCap.Server);
+        Assert.Equal("b1", uncapped.Server?.ServerId);
+    }
 }

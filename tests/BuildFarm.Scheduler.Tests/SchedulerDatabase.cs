@@ -23,14 +23,12 @@ public sealed class SchedulerDatabase : IAsyncDisposable
     private readonly string database;
     private readonly NpgsqlDataSource dataSource;
     private readonly ServiceProvider provider;
-    private readonly int limit;
 
-    private SchedulerDatabase(string database, NpgsqlDataSource dataSource, ServiceProvider provider, int limit)
+    private SchedulerDatabase(string database, NpgsqlDataSource dataSource, ServiceProvider provider)
     {
         this.database = database;
         this.dataSource = dataSource;
         this.provider = provider;
-        this.limit = limit;
     }
 
     public Dispatcher Dispatcher => provider.GetRequiredService<Dispatcher>();
@@ -42,18 +40,19 @@ public sealed class SchedulerDatabase : IAsyncDisposable
     public FarmSettingsCache Settings => provider.GetRequiredService<FarmSettingsCache>();
 
     /// <summary>A new database with the Scheduler's migrations; <paramref name="consumers"/> are started on the test harness.</summary>
-    public static async Task<SchedulerDatabase> CreateAsync(int limit, Action<IBusRegistrationConfigurator>? consumers = null)
+    public static async Task<SchedulerDatabase> CreateAsync(int limit, Action<IBusRegistrationConfigurator>? consumers = null,
+        Func<FarmSettings, FarmSettings>? settings = null)
     {
         var database = await TestServers.CreateDatabaseAsync("queue");
         var dataSource = NpgsqlDataSource.Create(database);
         await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresSession).Assembly, CancellationToken.None);
         await PostgresMigrator.ApplyAsync(dataSource, typeof(Dispatcher).Assembly, CancellationToken.None);
-        var settings = new FarmSettingsCache();
-        settings.Apply(new FarmSettings { MaxConcurrentBuilds = limit }, 1);
+        var cache = new FarmSettingsCache();
+        cache.Apply((settings ?? (x => x))(new FarmSettings { MaxConcurrentBuilds = limit }), 1);
         var services = new ServiceCollection()
             .AddLogging()
             .AddSingleton(dataSource)
-            .AddSingleton(settings)
+            .AddSingleton(cache)
             .AddSingleton<TimeProvider>(new FakeTimeProvider(Now))
             .AddSingleton<DispatchSignal>()
             .AddSingleton<Dispatcher>();
@@ -65,7 +64,7 @@ public sealed class SchedulerDatabase : IAsyncDisposable
         {
             services.Remove(relay);
         }
-        var created = new SchedulerDatabase(database, dataSource, services.BuildServiceProvider(), limit);
+        var created = new SchedulerDatabase(database, dataSource, services.BuildServiceProvider());
         if (consumers is not null)
         {
             await created.Harness.Start();
@@ -93,16 +92,17 @@ public sealed class SchedulerDatabase : IAsyncDisposable
     public Task AddQueuedAsync(IReadOnlyList<QueuedBuild> queue) => ExecuteAsync("""
         INSERT INTO build_state (correlation_id, current_state, version, data, attempt, priority, submitted_by, submitted_at,
                                  architecture, toolchain, requested_server_id, repository, retry_at)
-        SELECT id, 'Queued', 1, '{}', attempt, priority, who, at, arch, toolchain, NULLIF(requested, ''), 'https://example.org/r.git',
+        SELECT id, 'Queued', 1, '{}', attempt, priority, who, at, arch, toolchain, NULLIF(requested, ''), repository,
                CASE WHEN has_retry THEN retry END
           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
-                      $9::timestamptz[], $10::boolean[])
-               AS q(id, attempt, priority, who, at, arch, toolchain, requested, retry, has_retry)
+                      $9::timestamptz[], $10::boolean[], $11::text[])
+               AS q(id, attempt, priority, who, at, arch, toolchain, requested, retry, has_retry, repository)
         """,
         queue.Select(b => b.BuildId).ToArray(), queue.Select(b => b.Attempt).ToArray(), queue.Select(b => b.Priority.ToName()).ToArray(),
         queue.Select(b => b.SubmittedBy).ToArray(), queue.Select(b => b.SubmittedAt).ToArray(), queue.Select(b => b.TargetArchitecture).ToArray(),
         queue.Select(b => b.Toolchain).ToArray(), queue.Select(b => b.RequestedServerId ?? "").ToArray(),
-        queue.Select(b => b.RetryAt ?? Now).ToArray(), queue.Select(b => b.RetryAt is not null).ToArray());
+        queue.Select(b => b.RetryAt ?? Now).ToArray(), queue.Select(b => b.RetryAt is not null).ToArray(),
+        queue.Select(b => b.SourceRepository).ToArray());
 
     /// <summary>What a pass that orders the whole queue places: (build, server) in placing order.</summary>
     public async Task<List<(Guid, string)>> PlaceTheWholeQueueAsync()
@@ -111,6 +111,7 @@ public sealed class SchedulerDatabase : IAsyncDisposable
         var snapshot = await FarmSnapshot.LoadAsync(connection, null, Now, CancellationToken.None);
         var servers = snapshot.Servers.ToDictionary(s => s.ServerId);
         var used = snapshot.Used;
+        var capacity = snapshot.Capacity(Settings.Current);
         var placed = new List<(Guid, string)>();
         foreach (var build in QueueOrder.Order(snapshot.Queue, Now, Aging, snapshot.ServedBySubmitter))
         {
@@ -118,8 +119,9 @@ public sealed class SchedulerDatabase : IAsyncDisposable
             {
                 continue;
             }
-            if (Placement.Choose(build, servers.Values, new FarmCapacity(used, limit), 85).Server is { } server)
+            if (Placement.Choose(build, servers.Values, capacity with { Used = used }, 85).Server is { } server)
             {
+                capacity.Shares.Add(build);
                 placed.Add((build.BuildId, server.ServerId));
                 servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
                 used++;

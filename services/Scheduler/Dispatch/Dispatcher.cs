@@ -78,6 +78,12 @@ public sealed class Dispatcher(
         var servers = serverList.ToDictionary(s => s.ServerId);
         var placed = 0;
         var read = 0;
+        var shares = ShareCaps.None;
+        if (farm.MaxRunningPerSubmitter > 0 || farm.MaxRunningPerProject > 0)
+        {
+            var (bySubmitter, byProject) = await FarmSnapshot.LoadRunningAsync(connection, transaction, ct);
+            shares = new ShareCaps(farm.MaxRunningPerSubmitter, farm.MaxRunningPerProject, bySubmitter, byProject);
+        }
 
         // Read the queue only as far as the free slots ask: the first `perGroup` builds of every (submitter, priority)
         // hold the first `perGroup` of the whole order (see QueueOrder). Builds that cannot go anywhere now do not use
@@ -99,13 +105,14 @@ public sealed class Dispatcher(
                 {
                     continue;
                 }
-                var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds), threshold);
+                var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds) { Shares = shares }, threshold);
                 if (decision.Server is not { } server)
                 {
                     continue;
                 }
                 await PlaceAsync(connection, transaction, outbox, build, server, now, ct);
                 servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
+                shares.Add(build);
                 placedNow.Add(build.BuildId);
                 used++;
                 placed++;

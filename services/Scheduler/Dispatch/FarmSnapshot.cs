@@ -19,6 +19,16 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     /// </summary>
     public IReadOnlyDictionary<string, int> ServedBySubmitter { get; init; } = new Dictionary<string, int>();
 
+    /// <summary>Builds on servers (or placed there) per submitter and per project, for the caps.</summary>
+    public (Dictionary<string, int> BySubmitter, Dictionary<string, int> ByProject) Running { get; init; } = ([], []);
+
+    /// <summary>The farm's capacity as <see cref="Placement"/> judges it under <paramref name="settings"/>.</summary>
+    public FarmCapacity Capacity(Contracts.FarmSettings settings) => new(Used, settings.MaxConcurrentBuilds)
+    {
+        Shares = new ShareCaps(settings.MaxRunningPerSubmitter, settings.MaxRunningPerProject,
+            new Dictionary<string, int>(Running.BySubmitter), new Dictionary<string, int>(Running.ByProject)),
+    };
+
     // Declared before the SQL that uses it: static fields are set in the order they are written.
     private static readonly string Queued = BuildStateTable.Literal(BuildStates.Queued);
 
@@ -53,7 +63,8 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         var (servers, used) = await LoadServersAsync(connection, transaction, now, ct);
         var queue = await ReadQueueAsync(connection, transaction, QueueSql, null, ct);
         var served = await LoadServedAsync(connection, transaction, queue.Count == 0 ? now : queue.Min(b => b.SubmittedAt), ct);
-        return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served };
+        var running = await LoadRunningAsync(connection, transaction, ct);
+        return new FarmSnapshot(servers, queue, used) { ServedBySubmitter = served, Running = running };
     }
 
     /// <summary>Every build server with the builds placed on it, and how many builds hold a place on the farm.</summary>
@@ -174,11 +185,19 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         DateTimeOffset since, CancellationToken ct)
     {
         var served = new Dictionary<string, int>();
+        // Three disjoint parts, each through an index (a long queue is never scanned): builds dispatched since @since (an
+        // index-only scan of build_state_dispatched), builds on servers dispatched before, and placements not taken up yet
+        // (from the small build_assignment) of builds not dispatched since.
         await using var command = new NpgsqlCommand($"""
-            SELECT s.submitted_by, count(*)::int AS served FROM build_state s
-             WHERE s.current_state IN {BuildStateTable.OnAServer}
-                OR (s.current_state = {Queued} AND {Pending})
-                OR (s.updated_at >= @since AND s.dispatched_at >= @since)
+            SELECT submitted_by, count(*)::int AS served FROM (
+                SELECT s.submitted_by FROM build_state s WHERE s.dispatched_at >= @since
+                UNION ALL
+                SELECT s.submitted_by FROM build_state s
+                 WHERE s.current_state IN {BuildStateTable.OnAServer} AND (s.dispatched_at IS NULL OR s.dispatched_at < @since)
+                UNION ALL
+                SELECT s.submitted_by FROM build_assignment a JOIN build_state s ON s.correlation_id = a.build_id
+                 WHERE s.current_state = {Queued} AND s.attempt < a.attempt AND (s.dispatched_at IS NULL OR s.dispatched_at < @since)
+            ) turns
              GROUP BY 1
             """, connection, transaction);
         command.Parameters.AddWithValue("since", since);
@@ -188,6 +207,29 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
             served[reader.GetString("submitted_by")] = reader.GetInt32("served");
         }
         return served;
+    }
+
+    /// <summary>Builds on servers or placed there, per submitter and per project (source repository).</summary>
+    public static async Task<(Dictionary<string, int> BySubmitter, Dictionary<string, int> ByProject)> LoadRunningAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken ct)
+    {
+        var bySubmitter = new Dictionary<string, int>();
+        var byProject = new Dictionary<string, int>();
+        await using var command = new NpgsqlCommand($"""
+            SELECT s.submitted_by, s.repository FROM build_state s WHERE s.current_state IN {BuildStateTable.OnAServer}
+            UNION ALL
+            SELECT s.submitted_by, s.repository FROM build_assignment a JOIN build_state s ON s.correlation_id = a.build_id
+             WHERE s.current_state = {Queued} AND s.attempt < a.attempt
+            """, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var who = reader.GetString("submitted_by");
+            var project = reader.GetString("repository");
+            bySubmitter[who] = bySubmitter.GetValueOrDefault(who) + 1;
+            byProject[project] = byProject.GetValueOrDefault(project) + 1;
+        }
+        return (bySubmitter, byProject);
     }
 
     /// <summary>When the next retry backoff of a queued build ends after <paramref name="now"/>, if any does.</summary>

@@ -4,7 +4,8 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// Where a build can go, and in words why it cannot go anywhere yet. A server can take a build when it is
 /// online, not in maintenance, has the architecture and the toolchain, has a free slot, and its CPU, memory
 /// and disk are each below the utilisation threshold; among those the least loaded wins. A build that names
-/// a server waits for that server. Nothing is placed while the farm-wide limit is reached.
+/// a server waits for that server. Nothing is placed while the farm-wide limit is reached, nor for a submitter or a
+/// project that has as many builds on servers as its cap allows (settings maxRunningPerSubmitter, maxRunningPerProject).
 /// </summary>
 public static class Placement
 {
@@ -16,6 +17,10 @@ public static class Placement
         if (noCandidates is not null)
         {
             return new Decision(null, noCandidates);
+        }
+        if (farm.Shares.WhyCapped(build) is { } capped)
+        {
+            return new Decision(null, capped);
         }
         if (farm.Used >= farm.Limit)
         {
@@ -83,5 +88,43 @@ public static class Placement
     }
 }
 
-/// <summary>The farm-wide limit and how many builds hold or are about to hold a slot.</summary>
-public sealed record FarmCapacity(int Used, int Limit);
+/// <summary>The farm-wide limit and how many builds hold or are about to hold a slot; the caps per submitter and project.</summary>
+public sealed record FarmCapacity(int Used, int Limit)
+{
+    public ShareCaps Shares { get; init; } = ShareCaps.None;
+}
+
+/// <summary>
+/// The optional caps on one submitter's and one project's (source repository's) builds on servers at once, and how
+/// many each has there now (builds on a server or placed there). A cap of 0 is no cap.
+/// </summary>
+public sealed class ShareCaps(int perSubmitter, int perProject, Dictionary<string, int> bySubmitter, Dictionary<string, int> byProject)
+{
+    public static readonly ShareCaps None = new(0, 0, [], []);
+
+    public bool Any => perSubmitter > 0 || perProject > 0;
+
+    public string? WhyCapped(QueuedBuild build)
+    {
+        if (perSubmitter > 0 && bySubmitter.GetValueOrDefault(build.SubmittedBy) >= perSubmitter)
+        {
+            return $"submitter {build.SubmittedBy} has {bySubmitter[build.SubmittedBy]} builds on servers, the most one submitter may have (maxRunningPerSubmitter {perSubmitter})";
+        }
+        if (perProject > 0 && byProject.GetValueOrDefault(build.SourceRepository) >= perProject)
+        {
+            return $"project {build.SourceRepository} has {byProject[build.SourceRepository]} builds on servers, the most one project may have (maxRunningPerProject {perProject})";
+        }
+        return null;
+    }
+
+    /// <summary>Counts a build just placed.</summary>
+    public void Add(QueuedBuild build)
+    {
+        if (!Any)
+        {
+            return;
+        }
+        bySubmitter[build.SubmittedBy] = bySubmitter.GetValueOrDefault(build.SubmittedBy) + 1;
+        byProject[build.SourceRepository] = byProject.GetValueOrDefault(build.SourceRepository) + 1;
+    }
+}

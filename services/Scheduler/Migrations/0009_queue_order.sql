@@ -10,7 +10,7 @@ CREATE INDEX IF NOT EXISTS build_state_queue
 CREATE INDEX IF NOT EXISTS build_state_retry
     ON build_state (retry_at)
     WHERE current_state = 'Queued' AND retry_at IS NOT NULL;
--- Builds dispatched since a moment (the submitters' turns while the queue waited).
+-- Builds dispatched since a moment, per submitter (the submitters' turns while the queue waited), index-only.
 CREATE INDEX IF NOT EXISTS build_state_dispatched
-    ON build_state (dispatched_at)
+    ON build_state (dispatched_at, submitted_by)
     WHERE dispatched_at IS NOT NULL;

@@ -76,7 +76,7 @@ public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningB
         {
             return $"waiting to retry after an infrastructure failure ({lastReason ?? "unknown"}) until {retryAt:HH:mm:ss} UTC";
         }
-        var decision = Placement.Choose(build, snapshot.Servers, new FarmCapacity(snapshot.Used, farm.MaxConcurrentBuilds), farm.UtilizationThresholdPercent);
+        var decision = Placement.Choose(build, snapshot.Servers, snapshot.Capacity(farm), farm.UtilizationThresholdPercent);
         if (decision.WhyWaiting is { } why)
         {
             return position > 1 ? $"{why}; {position - 1} build(s) ahead of it" : why;
