@@ -74,13 +74,15 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         var servers = new List<ServerSnapshot>();
         var used = 0;
         await using (var command = new NpgsqlCommand($"""
-            WITH occupied AS ({OccupiedSql})
+            WITH occupied AS ({OccupiedSql}),
+                 per_server AS (SELECT o.server_id, count(*)::int AS assigned FROM occupied o GROUP BY o.server_id)
             SELECT s.server_id, s.host, s.architectures, s.toolchains, s.max_concurrent, s.cpu_percent,
                    s.memory_percent, s.disk_percent, s.maintenance,
                    s.online AND s.last_seen > @now - s.heartbeat_interval * 3 AS online, s.last_seen,
-                   (SELECT count(*) FROM occupied o WHERE o.server_id = s.server_id)::int AS assigned,
-                   (SELECT count(*) FROM occupied)::int AS used
+                   COALESCE(p.assigned, 0) AS assigned,
+                   (SELECT COALESCE(sum(assigned), 0) FROM per_server)::int AS used
               FROM build_server s
+              LEFT JOIN per_server p ON p.server_id = s.server_id
              ORDER BY s.server_id
             """, connection, transaction))
         {
