@@ -16,7 +16,7 @@ namespace BuildFarm.Settings;
 /// </summary>
 public sealed partial class SemaphoreLimitSync : BackgroundService
 {
-    private readonly IFarmSemaphore _semaphore;
+    private readonly IFarmSemaphoreAdmin _semaphore;
     private readonly SettingsStore _store;
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<SemaphoreLimitSync> _logger;
@@ -27,7 +27,7 @@ public sealed partial class SemaphoreLimitSync : BackgroundService
     private (int Limit, long Revision)? _pending;
     private bool _checkFailing;
 
-    public SemaphoreLimitSync(IFarmSemaphore semaphore, SettingsStore store, IConnectionMultiplexer redis,
+    public SemaphoreLimitSync(IFarmSemaphoreAdmin semaphore, SettingsStore store, IConnectionMultiplexer redis,
         IOptions<SemaphoreLimitSyncOptions> options, ILogger<SemaphoreLimitSync> logger)
     {
         _semaphore = semaphore;

@@ -37,7 +37,7 @@ public static class SettingsExtensions
         builder.AddFarmPostgres();
         services.AddPostgresMigrations(typeof(SettingsExtensions).Assembly);
         builder.AddFarmRedis();
-        services.AddFarmSemaphore();
+        services.AddFarmSemaphoreAdmin();
         builder.AddFarmBus(x =>
         {
             x.AddPostgresOutbox();

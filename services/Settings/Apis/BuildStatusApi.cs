@@ -23,7 +23,7 @@ internal static class BuildStatusApi
         return api;
     }
 
-    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphore semaphore)
+    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphoreAdmin semaphore)
     {
         var holders = await semaphore.GetHoldersAsync();
         var waiters = await semaphore.GetWaitersAsync();
@@ -40,7 +40,7 @@ internal static class BuildStatusApi
     }
 
     public static async Task<Results<Ok<ReleaseSlotResponse>, ProblemHttpResult>> Release(
-        string buildId, IFarmSemaphore semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
+        string buildId, IFarmSemaphoreAdmin semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         var released = new List<string>();
         foreach (var holder in await semaphore.GetHoldersAsync())
@@ -60,7 +60,7 @@ internal static class BuildStatusApi
         return TypedResults.Ok(response);
     }
 
-    public static async Task<Ok<ClearSlotsResponse>> Clear(IFarmSemaphore semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
+    public static async Task<Ok<ClearSlotsResponse>> Clear(IFarmSemaphoreAdmin semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         var holders = await semaphore.GetHoldersAsync();
         var waiters = await semaphore.GetWaitersAsync();
