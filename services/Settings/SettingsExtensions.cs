@@ -30,6 +30,7 @@ public static class SettingsExtensions
         services.AddScoped<SettingsWriter>();
         services.AddOptions<SemaphoreLimitSyncOptions>().BindConfiguration(SemaphoreLimitSyncOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AutoConcurrencyLimit>();
         services.AddSingleton<SemaphoreLimitSync>();
         services.AddHostedService(sp => sp.GetRequiredService<SemaphoreLimitSync>());
         services.AddHostedService<SettingsStartup>();

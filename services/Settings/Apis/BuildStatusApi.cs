@@ -23,14 +23,18 @@ internal static class BuildStatusApi
         return api;
     }
 
-    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphoreAdmin semaphore)
+    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphoreAdmin semaphore, SettingsStore store, CancellationToken ct)
     {
         var holders = await semaphore.GetHoldersAsync();
         var waiters = await semaphore.GetWaitersAsync();
         var limit = await semaphore.GetLimitAsync();
+        var settings = (await store.GetAsync(ct)).Settings;
         return TypedResults.Ok(new BuildStatusResponse(
             holders.Count,
             limit,
+            settings.ConcurrencyMode,
+            settings.MinConcurrentBuilds,
+            settings.MaxConcurrentBuilds,
             [.. holders.Select(h =>
             {
                 var (buildId, attempt) = Parse(h.HolderId);
