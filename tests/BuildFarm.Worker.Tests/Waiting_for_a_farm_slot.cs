@@ -1,4 +1,5 @@
 using BuildFarm.Semaphore;
+using BuildFarm.ServiceDefaults;
 using BuildFarm.Testing;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -27,7 +28,7 @@ public sealed class Waiting_for_a_farm_slot : IAsyncLifetime
     public async Task Fails_as_infrastructure_when_no_slot_comes_within_the_timeout_in_force()
     {
         await _admin.SetLimitAsync(0);
-        _worker.Get<WorkerSettings>().Apply(new FarmSettings { SlotWaitTimeoutSeconds = 1 }, revision: 7);
+        _worker.Get<FarmSettingsCache>().Apply(new FarmSettings { SlotWaitTimeoutSeconds = 1 }, revision: 7);
 
         var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head));
 
