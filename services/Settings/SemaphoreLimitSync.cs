@@ -56,7 +56,8 @@ public sealed partial class SemaphoreLimitSync : BackgroundService
         _retry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+                // Anything but stopping: the background check must outlive whatever Redis or PostgreSQL answers.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
                 MaxRetryAttempts = int.MaxValue,
                 // The check interval, cut short when the Redis connection comes back.
                 DelayGenerator = async args =>
