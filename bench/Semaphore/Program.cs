@@ -46,18 +46,19 @@ async Task<RedisFarmSemaphore> ProcessAsync()
 var a = await ProcessAsync();
 var b = await ProcessAsync();
 var redisVersion = connections[0].GetServers()[0].Version.ToString();
+var admin = new RedisFarmSemaphoreAdmin(connections[0], Options.Create(new FarmSemaphoreOptions { KeyPrefix = prefix }));
 
 // 1. Hand-off: A holds the only slot, B waits (its entry is in the queue); time from A's release to B's lease.
-await a.SetLimitAsync(1);
+await admin.SetLimitAsync(1);
 var holder = await a.AcquireAsync(Request("handoff-0"), CancellationToken.None);
-var (current, next) = (a, b);
+var next = b;
 var handoffMs = new List<double>(handoffs);
 const int warmup = 100;
 for (var i = 1; i <= handoffs + warmup; i++)
 {
     var id = $"handoff-{i}";
     var waiting = next.AcquireAsync(Request(id), CancellationToken.None);
-    while ((await current.GetWaitersAsync()).Count == 0)
+    while ((await admin.GetWaitersAsync()).Count == 0)
     {
     }
     var started = Stopwatch.GetTimestamp();
@@ -68,7 +69,7 @@ for (var i = 1; i <= handoffs + warmup; i++)
     {
         handoffMs.Add(elapsed);
     }
-    (current, next) = (next, current);
+    next = next == a ? b : a;
 }
 await holder.DisposeAsync();
 
@@ -88,7 +89,7 @@ for (var i = 0; i < handoffs + warmup; i++)
 
 // 3. Throughput: limit 4, contenders spread over 4 processes, each acquiring and releasing in a loop.
 var processes = new[] { a, b, await ProcessAsync(), await ProcessAsync() };
-await a.SetLimitAsync(4);
+await admin.SetLimitAsync(4);
 var throughput = new List<(int Contenders, long Cycles, double Seconds, int MostInside)>();
 foreach (var contenders in new[] { 4, 16, 64 })
 {

@@ -10,17 +10,7 @@ internal sealed class InProcessSemaphore : IFarmSemaphore
     public Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken) =>
         Task.FromResult<SlotLease>(new Lease(request.HolderId, Interlocked.Increment(ref _token)));
 
-    public Task<int?> GetLimitAsync() => Task.FromResult<int?>(int.MaxValue);
-
-    public Task SetLimitAsync(int limit) => Task.CompletedTask;
-
-    public Task<IReadOnlyList<SlotHolder>> GetHoldersAsync() => Task.FromResult<IReadOnlyList<SlotHolder>>([]);
-
-    public Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync() => Task.FromResult<IReadOnlyList<SlotWaiter>>([]);
-
-    public Task<bool> ForceReleaseAsync(string holderId) => Task.FromResult(false);
-
-    public Task ClearAsync() => Task.CompletedTask;
+    public Task<bool> ReleaseAbandonedAsync(string holderId) => Task.FromResult(false);
 
     private sealed class Lease(string holderId, long token) : SlotLease
     {

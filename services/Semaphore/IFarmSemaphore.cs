@@ -1,8 +1,9 @@
 namespace BuildFarm.Semaphore;
 
 /// <summary>
-/// The farm-wide build-slot semaphore in Redis: leased slots (renewed while held), waiters served
-/// first come first served within priority, woken by pub/sub, and a fencing token per grant.
+/// The farm-wide build-slot semaphore in Redis as a build server uses it: leased slots (renewed while held), waiters
+/// served first come first served within priority, woken by pub/sub, and a fencing token per grant. Its limit and
+/// its holders are administered through <see cref="IFarmSemaphoreAdmin"/>.
 /// </summary>
 public interface IFarmSemaphore
 {
@@ -13,34 +14,16 @@ public interface IFarmSemaphore
     /// </summary>
     Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken);
 
-    /// <summary>The limit in force (the number of slots); null while it is unknown (Redis holds none: nothing is granted).</summary>
-    Task<int?> GetLimitAsync();
-
-    /// <summary>Changes the limit: raising it admits waiters at once; lowering it drains (no holder is evicted).</summary>
-    Task SetLimitAsync(int limit);
-
-    /// <summary>Who holds a slot now.</summary>
-    Task<IReadOnlyList<SlotHolder>> GetHoldersAsync();
-
-    /// <summary>Who waits, in the order they will be served.</summary>
-    Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync();
-
-    /// <summary>Frees one holder's slot (admin); its lease reports itself lost. False if it held none.</summary>
-    Task<bool> ForceReleaseAsync(string holderId);
-
-    /// <summary>Frees every slot and drops every waiter (admin).</summary>
-    Task ClearAsync();
+    /// <summary>
+    /// Frees the slot <paramref name="holderId"/> still holds although its process died (it left no lease to dispose),
+    /// so that it goes back to the farm now and not when its lease runs out. False if it held none.
+    /// </summary>
+    Task<bool> ReleaseAbandonedAsync(string holderId);
 }
 
 /// <summary>A request for a slot. <paramref name="HolderId"/> names the attempt, e.g. "{buildId}:{attempt}".</summary>
 /// <param name="Priority">Higher is served first: 0 low, 1 normal, 2 high, 3 urgent.</param>
 public sealed record SlotRequest(string HolderId, string WorkerId, int Priority, TimeSpan WaitTimeout);
-
-/// <summary>One holder of a slot.</summary>
-public sealed record SlotHolder(string HolderId, string WorkerId, long FencingToken, DateTimeOffset Since, DateTimeOffset LeaseExpiresAt);
-
-/// <summary>One waiter, with its 1-based position in the order of service.</summary>
-public sealed record SlotWaiter(string HolderId, string WorkerId, int Priority, int Position, DateTimeOffset Since);
 
 /// <summary>No slot was granted within the wait timeout.</summary>
 public sealed class SlotWaitTimeoutException(TimeSpan waited)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -12,7 +11,7 @@ using StackExchange.Redis;
 namespace BuildFarm.Semaphore;
 
 /// <summary>
-/// <see cref="IFarmSemaphore"/> in Redis. Every operation is one Lua script that reads the time from Redis,
+/// <see cref="IFarmSemaphore"/> in Redis (its administration is <see cref="RedisFarmSemaphoreAdmin"/>). Every operation is one Lua script that reads the time from Redis,
 /// reaps expired leases and dead waiters, and grants free slots to the head(s) of the queue (priority first,
 /// then arrival). Grantees are told by pub/sub (one subscription per instance, shared by its waiters); the
 /// waiters of an instance heartbeat their queue entries together and set one timer to the nearest expiry,
@@ -25,14 +24,10 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     /// <summary>Priorities run from 0 to this.</summary>
     public const int MaxPriority = 1000;
 
-    /// <summary>The largest limit <see cref="SetLimitAsync"/> accepts.</summary>
-    public const int MaxLimit = 100_000;
-
-    private readonly IConnectionMultiplexer _redis;
+    private readonly SemaphoreConnection _redis;
     private readonly FarmSemaphoreOptions _options;
     private readonly ILogger _logger;
     private readonly SemaphoreMetrics _metrics;
-    private readonly SemaphoreKeys _keys;
     private readonly ConcurrentDictionary<string, LocalWaiter> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RedisSlotLease> _leases = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _startLock = new(1, 1);
@@ -41,7 +36,6 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private Task? _pump;
     private long _expiryAt = long.MaxValue;
-    private string _epoch = "";
     private volatile bool _started;
     private volatile bool _disposed;
 
@@ -53,11 +47,10 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(options);
-        _redis = redis;
+        _redis = new SemaphoreConnection(redis, options.Value);
         _options = options.Value;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new SemaphoreMetrics(meterFactory);
-        _keys = new SemaphoreKeys(_options.KeyPrefix);
     }
 
     public async Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken)
@@ -88,8 +81,8 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
                 {
                     mayBeQueued = true;
                     var sentAt = Stopwatch.GetTimestamp();
-                    var (reply, epoch) = await RunAsync(SemaphoreScript.Acquire, request.HolderId, request.WorkerId,
-                        request.Priority, Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+                    var (reply, epoch) = await _redis.RunAsync(SemaphoreScript.Acquire, request.HolderId, request.WorkerId,
+                        request.Priority, SemaphoreConnection.Milliseconds(_options.WaiterTtl), SemaphoreConnection.Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
                     var result = (RedisResult[])reply!;
                     var status = (int)result[0];
                     if (status == 2)
@@ -152,40 +145,10 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    public async Task<int?> GetLimitAsync()
-    {
-        var limit = (int)await EvaluateAsync(SemaphoreScript.GetLimit).ConfigureAwait(false);
-        return limit < 0 ? null : limit;
-    }
-
-    public async Task SetLimitAsync(int limit)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxLimit);
-        await EvaluateAsync(SemaphoreScript.SetLimit, limit).ConfigureAwait(false);
-        _logger.LogInformation("Build-slot limit set to {Limit}", limit);
-    }
-
-    public async Task<IReadOnlyList<SlotHolder>> GetHoldersAsync() => (await ListAsync().ConfigureAwait(false)).Holders;
-
-    public async Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync() => (await ListAsync().ConfigureAwait(false)).Waiters;
-
-    public async Task<bool> ForceReleaseAsync(string holderId)
+    public async Task<bool> ReleaseAbandonedAsync(string holderId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(holderId);
-        var released = (int)await EvaluateAsync(SemaphoreScript.ForceRelease, holderId).ConfigureAwait(false) == 1;
-        if (released)
-        {
-            _logger.LogWarning("Build slot of {HolderId} force-released", holderId);
-        }
-        return released;
-    }
-
-    public async Task ClearAsync()
-    {
-        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.Clear).ConfigureAwait(false))!;
-        _logger.LogWarning("Build-slot semaphore cleared: {Holders} holders released, {Waiters} waiters dropped",
-            (long)result[0], (long)result[1]);
+        return (int)await _redis.EvaluateAsync(SemaphoreScript.ForceRelease, holderId).ConfigureAwait(false) == 1;
     }
 
     public async ValueTask DisposeAsync()
@@ -204,11 +167,11 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         {
             try
             {
-                await _redis.GetSubscriber().UnsubscribeAsync(_keys.Channel, OnMessage).ConfigureAwait(false);
+                await _redis.Redis.GetSubscriber().UnsubscribeAsync(_redis.Keys.Channel, OnMessage).ConfigureAwait(false);
             }
             catch (RedisException e)
             {
-                _logger.LogDebug(e, "Unsubscribing from {Channel} failed", _keys.Channel);
+                _logger.LogDebug(e, "Unsubscribing from {Channel} failed", _redis.Keys.Channel);
             }
         }
         if (_pump is not null)
@@ -221,16 +184,16 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     /// <summary>Renews the lease; false (with the epoch now in Redis) when it no longer holds the slot.</summary>
     internal async Task<(bool Renewed, string Epoch)> RenewAsync(RedisSlotLease lease)
     {
-        var (reply, epoch) = await RunAsync(SemaphoreScript.Renew,
-            lease.HolderId, lease.FencingToken, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        var (reply, epoch) = await _redis.RunAsync(SemaphoreScript.Renew,
+            lease.HolderId, lease.FencingToken, SemaphoreConnection.Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
         return ((int)((RedisResult[])reply!)[0] == 1, epoch);
     }
 
     /// <summary>Asks again for the slot of a lease that Redis lost with its data (queued ahead of every other waiter).</summary>
     internal async Task<ReclaimReply> ReclaimAsync(RedisSlotLease lease, long lostToken)
     {
-        var (reply, epoch) = await RunAsync(SemaphoreScript.Reclaim, lease.HolderId, lease.WorkerId, lostToken,
-            Milliseconds(_options.WaiterTtl), Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        var (reply, epoch) = await _redis.RunAsync(SemaphoreScript.Reclaim, lease.HolderId, lease.WorkerId, lostToken,
+            SemaphoreConnection.Milliseconds(_options.WaiterTtl), SemaphoreConnection.Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
         var result = (RedisResult[])reply!;
         return (int)result[0] == 1
             ? new ReclaimReply(true, (long)result[1], epoch, true, 0)
@@ -263,7 +226,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         _metrics.Holders.Add(-1);
         try
         {
-            await EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
+            await _redis.EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -274,7 +237,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     private async Task<RedisSlotLease?> ClaimAsync(string holderId, string workerId, long started)
     {
         var sentAt = Stopwatch.GetTimestamp();
-        var (reply, epoch) = await RunAsync(SemaphoreScript.Claim, holderId, Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
+        var (reply, epoch) = await _redis.RunAsync(SemaphoreScript.Claim, holderId, SemaphoreConnection.Milliseconds(_options.LeaseTtl)).ConfigureAwait(false);
         var result = (RedisResult[])reply!;
         return (int)result[0] == 1 ? Granted(holderId, workerId, (long)result[1], epoch, sentAt, started) : null;
     }
@@ -295,37 +258,12 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     {
         try
         {
-            await EvaluateAsync(SemaphoreScript.Leave, holderId).ConfigureAwait(false);
+            await _redis.EvaluateAsync(SemaphoreScript.Leave, holderId).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _logger.LogWarning(e, "Removing the waiter {HolderId} failed; its entry expires by itself", holderId);
         }
-    }
-
-    private async Task<(IReadOnlyList<SlotHolder> Holders, IReadOnlyList<SlotWaiter> Waiters)> ListAsync()
-    {
-        var result = (RedisResult[])(await EvaluateAsync(SemaphoreScript.List).ConfigureAwait(false))!;
-        var h = (RedisResult[])result[1]!;
-        var holders = new List<SlotHolder>(h.Length / 5);
-        for (var i = 0; i + 4 < h.Length; i += 5)
-        {
-            holders.Add(new SlotHolder(
-                (string)h[i]!, (string)h[i + 1]!, ParseLong(h[i + 2]),
-                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(h[i + 3])),
-                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(h[i + 4]))));
-        }
-        holders.Sort((a, b) => a.FencingToken.CompareTo(b.FencingToken));
-
-        var w = (RedisResult[])result[2]!;
-        var waiters = new List<SlotWaiter>(w.Length / 4);
-        for (var i = 0; i + 3 < w.Length; i += 4)
-        {
-            waiters.Add(new SlotWaiter(
-                (string)w[i]!, (string)w[i + 1]!, (int)ParseLong(w[i + 2]), waiters.Count + 1,
-                DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(w[i + 3]))));
-        }
-        return (holders, waiters);
     }
 
     private async Task EnsureStartedAsync(CancellationToken cancellationToken)
@@ -341,7 +279,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
             {
                 return;
             }
-            await _redis.GetSubscriber().SubscribeAsync(_keys.Channel, OnMessage).ConfigureAwait(false);
+            await _redis.Redis.GetSubscriber().SubscribeAsync(_redis.Keys.Channel, OnMessage).ConfigureAwait(false);
             _pump = Task.Run(PumpAsync, CancellationToken.None);
             _started = true;
         }
@@ -423,12 +361,12 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
             return;
         }
         var args = new object[waiters.Length + 1];
-        args[0] = Milliseconds(_options.WaiterTtl);
+        args[0] = SemaphoreConnection.Milliseconds(_options.WaiterTtl);
         for (var i = 0; i < waiters.Length; i++)
         {
             args[i + 1] = waiters[i].HolderId;
         }
-        var (reply, epoch) = await RunAsync(SemaphoreScript.Heartbeat, args).ConfigureAwait(false);
+        var (reply, epoch) = await _redis.RunAsync(SemaphoreScript.Heartbeat, args).ConfigureAwait(false);
         var result = (RedisResult[])reply!;
         NoteNearestExpiry((long)result[0], (long)result[1], keepEarlier: true);
         for (var i = 0; i < waiters.Length; i++)
@@ -520,32 +458,6 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
     }
 
-    private async Task<RedisResult> EvaluateAsync(SemaphoreScript script, params object[] args) =>
-        (await RunAsync(script, args).ConfigureAwait(false)).Value;
-
-    /// <summary>Runs a script; answers what it returned and the semaphore's epoch in Redis, which this instance remembers.</summary>
-    private async Task<(RedisResult Value, string Epoch)> RunAsync(SemaphoreScript script, params object[] args)
-    {
-        var values = new RedisValue[args.Length + 3];
-        values[0] = (string)_keys.Channel!;
-        values[1] = Volatile.Read(ref _epoch);
-        values[2] = Milliseconds(_options.LeaseTtl / 2); // the reset grace: see Scripts/common.lua
-        for (var i = 0; i < args.Length; i++)
-        {
-            values[i + 3] = args[i] switch
-            {
-                string s => s,
-                int n => n,
-                long n => n,
-                _ => throw new ArgumentException($"Unsupported script argument {args[i]}", nameof(args)),
-            };
-        }
-        var reply = (RedisResult[])(await script.EvaluateAsync(_redis.GetDatabase(), _keys.All, values).ConfigureAwait(false))!;
-        var epoch = (string)reply[0]!;
-        Volatile.Write(ref _epoch, epoch);
-        return (reply.Length > 1 ? reply[1] : RedisResult.Create(RedisValue.Null), epoch);
-    }
-
     internal sealed record ReclaimReply(bool Held, long FencingToken, string Epoch, bool LimitKnown, int Position);
 
     private static void Validate(SlotRequest request)
@@ -564,14 +476,7 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
     }
 
     private static long ParseToken(JsonElement element) =>
-        element.ValueKind == JsonValueKind.Number ? element.GetInt64() : ParseLong(element.GetString());
-
-    private static long ParseLong(RedisResult result) => ParseLong((string?)result);
-
-    private static long ParseLong(string? text) =>
-        (long)double.Parse(text ?? "0", NumberStyles.Float, CultureInfo.InvariantCulture);
-
-    private static long Milliseconds(TimeSpan span) => (long)span.TotalMilliseconds;
+        element.ValueKind == JsonValueKind.Number ? element.GetInt64() : SemaphoreConnection.ParseLong(element.GetString());
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 }

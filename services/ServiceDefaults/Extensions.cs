@@ -134,20 +134,6 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>
-    /// Keeps this process's <see cref="FarmSettingsCache"/> current: <see cref="ApplySettingsConsumer"/> on a queue of
-    /// this process's own (deleted when it stops), so every process hears every <see cref="Contracts.SettingsChanged"/>.
-    /// </summary>
-    public static IBusRegistrationConfigurator AddFarmSettingsListener(this IBusRegistrationConfigurator x)
-    {
-        x.AddConsumer<ApplySettingsConsumer>().Endpoint(e =>
-        {
-            e.InstanceId = Guid.NewGuid().ToString("N")[..12];
-            e.Temporary = true;
-        });
-        return x;
-    }
-
     /// <summary>Every receive endpoint: no Fault events, and failed or unconsumed messages moved as this service's user.</summary>
     private sealed class EndpointDefaults(string busUser) : IEndpointConfigurationObserver
     {

@@ -3,6 +3,8 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace BuildFarm.ServiceDefaults;
 
@@ -47,31 +49,40 @@ public sealed partial class FarmSettingsBootstrap(
     private async Task<bool> FetchAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        var delay = settings.RetryDelay;
         var client = clients.CreateRequestClient<GetFarmSettings>(RequestTimeout.After(ms: (int)settings.Timeout.TotalMilliseconds));
-        for (var attempt = 1; attempt <= settings.Attempts; attempt++)
+        try
         {
-            try
-            {
-                var response = await client.GetResponse<SettingsChanged>(new GetFarmSettings(), stoppingToken);
-                var applied = cache.Apply(response.Message.Settings, response.Message.Revision);
-                LogApplied(response.Message.Revision, applied);
-                return true;
-            }
-            catch (MassTransitException ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                if (attempt == settings.Attempts)
-                {
-                    LogGaveUp(ex, attempt);
-                    return false;
-                }
-                LogRetrying(attempt, settings.Attempts, delay.TotalSeconds, ex.Message);
-                await Task.Delay(delay, stoppingToken);
-                delay += delay;
-            }
+            var response = await Retry(settings).ExecuteAsync(
+                async ct => await client.GetResponse<SettingsChanged>(new GetFarmSettings(), ct), stoppingToken);
+            var applied = cache.Apply(response.Message.Settings, response.Message.Revision);
+            LogApplied(response.Message.Revision, applied);
+            return true;
         }
-        return false;
+        catch (MassTransitException ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogGaveUp(ex, settings.Attempts);
+            return false;
+        }
     }
+
+    /// <summary><see cref="FarmSettingsBootstrapOptions.Attempts"/> requests in all, the pause after a failed one doubling from <see cref="FarmSettingsBootstrapOptions.RetryDelay"/>.</summary>
+    private ResiliencePipeline Retry(FarmSettingsBootstrapOptions settings) => settings.Attempts <= 1
+        ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<MassTransitException>(),
+                MaxRetryAttempts = settings.Attempts - 1,
+                Delay = settings.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+                OnRetry = args =>
+                {
+                    LogRetrying(args.AttemptNumber + 1, settings.Attempts, args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message ?? "");
+                    return default;
+                },
+            })
+            .Build();
 
     [LoggerMessage(LogLevel.Information, "Farm settings revision {Revision} fetched from the Settings service (applied: {Applied})")]
     private partial void LogApplied(long revision, bool applied);

@@ -1,64 +1,99 @@
+using System.Globalization;
 using System.Threading.Channels;
+using BuildFarm.Contracts;
+using BuildFarm.Persistence.Outbox;
 using BuildFarm.Semaphore;
 using BuildFarm.Settings.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly;
+using Polly.Retry;
 using StackExchange.Redis;
 
 namespace BuildFarm.Settings;
 
 /// <summary>
-/// Keeps the Redis semaphore's limit equal to the stored <c>maxConcurrentBuilds</c>. A change is applied at once; when
-/// Redis does not answer it is retried in the background until it succeeds or a newer revision replaces it. A revision
-/// older than the one applied is ignored, so concurrent writes cannot leave an older limit in force. Every
-/// <see cref="SemaphoreLimitSyncOptions.CheckInterval"/>, and as soon as the Redis connection is restored, the limit in
-/// Redis is compared with the stored record and set again when it differs: a Redis that lost its data holds no limit,
-/// and the semaphore grants nothing until this sets it.
+/// Keeps the Redis semaphore's limit equal to the one the stored settings call for: <c>maxConcurrentBuilds</c> in
+/// <see cref="ConcurrencyModes.Fixed"/> mode, the servers' load within [<c>minConcurrentBuilds</c>,
+/// <c>maxConcurrentBuilds</c>] in <see cref="ConcurrencyModes.Auto"/> mode (<see cref="AutoConcurrencyLimit"/>). A written
+/// change is applied at once; a revision older than the one applied is ignored, so concurrent writes cannot leave an
+/// older limit in force. Every <see cref="SemaphoreLimitSyncOptions.CheckInterval"/>, and as soon as the Redis connection
+/// is restored, the limit in Redis is compared with the one called for and set again when it differs: a Redis that lost
+/// its data holds no limit, and the semaphore grants nothing until this sets it. When Redis or PostgreSQL does not
+/// answer, a retry pipeline tries again every check interval (at once when the Redis connection comes back) until it
+/// succeeds, each time with the newest stored revision. In auto mode a change of the limit is announced with
+/// <see cref="ConcurrencyLimitChanged"/> (through the outbox), as <see cref="SettingsWriter"/> announces it in fixed mode.
 /// </summary>
 public sealed partial class SemaphoreLimitSync : BackgroundService
 {
-    private readonly IFarmSemaphore _semaphore;
+    private readonly IFarmSemaphoreAdmin _semaphore;
     private readonly SettingsStore _store;
+    private readonly AutoConcurrencyLimit _auto;
+    private readonly IServiceScopeFactory _scopes;
     private readonly IConnectionMultiplexer _redis;
+    private readonly TimeProvider _time;
     private readonly ILogger<SemaphoreLimitSync> _logger;
     private readonly TimeSpan _interval;
+    private readonly ResiliencePipeline _retry;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private long _appliedRevision;
-    private (int Limit, long Revision)? _pending;
-    private bool _checkFailing;
+    private int _appliedLimitValue = -1;
+    private (int Old, int New, long Revision)? _unannounced;
+    private bool _loadUnreadable;
 
-    public SemaphoreLimitSync(IFarmSemaphore semaphore, SettingsStore store, IConnectionMultiplexer redis,
-        IOptions<SemaphoreLimitSyncOptions> options, ILogger<SemaphoreLimitSync> logger)
+    public SemaphoreLimitSync(IFarmSemaphoreAdmin semaphore, SettingsStore store, AutoConcurrencyLimit auto, IServiceScopeFactory scopes,
+        IConnectionMultiplexer redis, TimeProvider time, IOptions<SemaphoreLimitSyncOptions> options, ILogger<SemaphoreLimitSync> logger)
     {
         _semaphore = semaphore;
         _store = store;
+        _auto = auto;
+        _scopes = scopes;
         _redis = redis;
+        _time = time;
         _logger = logger;
         _interval = options.Value.CheckInterval;
+        _retry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                // Anything but stopping: the background check must outlive whatever Redis or PostgreSQL answers.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                // The check interval, cut short when the Redis connection comes back.
+                DelayGenerator = async args =>
+                {
+                    await WaitAsync(args.Context.CancellationToken);
+                    return TimeSpan.Zero;
+                },
+                OnRetry = args =>
+                {
+                    if (args.AttemptNumber == 0)
+                    {
+                        LogFailed(args.Outcome.Exception!, _interval.TotalSeconds);
+                    }
+                    return default;
+                },
+            })
+            .Build();
     }
 
-    /// <summary>Sets the limit of <paramref name="revision"/> unless a newer one is in force. False when it is left to the retry.</summary>
-    public async Task<bool> ApplyAsync(int limit, long revision, CancellationToken cancellationToken = default)
+    /// <summary>The limit this process last set or found in Redis (null before the first); in auto mode, the computed one.</summary>
+    public int? AppliedLimit => Volatile.Read(ref _appliedLimitValue) is var limit and >= 0 ? limit : null;
+
+    /// <summary>Sets the limit <paramref name="stored"/> calls for unless a newer revision is in force. False when it is left to the retry.</summary>
+    public async Task<bool> ApplyAsync(StoredSettings stored, CancellationToken cancellationToken = default)
     {
-        await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (revision < _appliedRevision || (_pending is { } pending && revision < pending.Revision))
-            {
-                return true;
-            }
-            _pending = (limit, revision);
-            if (await TrySetAsync(limit, revision))
-            {
-                return true;
-            }
+            await SyncAsync(stored, cancellationToken);
+            return true;
         }
-        finally
+        catch (Exception ex) when (IsTransient(ex))
         {
-            _gate.Release();
+            LogFailed(ex, _interval.TotalSeconds);
+            _wake.Writer.TryWrite(true);
+            return false;
         }
-        _wake.Writer.TryWrite(true);
-        return false;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -68,23 +103,8 @@ public sealed partial class SemaphoreLimitSync : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                using (var timer = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
-                {
-                    timer.CancelAfter(_interval);
-                    try
-                    {
-                        await _wake.Reader.WaitToReadAsync(timer.Token);
-                        _wake.Reader.TryRead(out _);
-                    }
-                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                    {
-                        // The interval passed.
-                    }
-                }
-                if (await RetryPendingAsync(stoppingToken))
-                {
-                    await CheckAsync(stoppingToken);
-                }
+                await WaitAsync(stoppingToken);
+                await _retry.ExecuteAsync(async ct => await SyncAsync(null, ct), stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -98,39 +118,67 @@ public sealed partial class SemaphoreLimitSync : BackgroundService
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _wake.Writer.TryWrite(true);
 
-    /// <summary>Compares the limit in Redis with the stored one and sets it again when they differ.</summary>
-    private async Task CheckAsync(CancellationToken cancellationToken)
+    /// <summary>Waits one check interval, or less when woken (a failed change, the Redis connection restored).</summary>
+    private async Task WaitAsync(CancellationToken cancellationToken)
     {
-        StoredSettings stored;
-        int? inRedis;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(_interval);
         try
         {
-            stored = await _store.GetAsync(cancellationToken);
-            inRedis = await _semaphore.GetLimitAsync();
-            _checkFailing = false;
+            await _wake.Reader.WaitToReadAsync(timer.Token);
+            _wake.Reader.TryRead(out _);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            if (!_checkFailing)
-            {
-                _checkFailing = true;
-                LogCheckFailed(ex, _interval.TotalSeconds);
-            }
-            return;
-        }
-        if (inRedis != stored.Settings.MaxConcurrentBuilds)
-        {
-            LogDiffers(inRedis?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", stored.Settings.MaxConcurrentBuilds, stored.Revision);
-            await ApplyAsync(stored.Settings.MaxConcurrentBuilds, stored.Revision, cancellationToken);
+            // The interval passed.
         }
     }
 
-    private async Task<bool> RetryPendingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Compares the limit in Redis with the one <paramref name="given"/> (or else the stored record) calls for, sets it
+    /// when they differ and, in auto mode, announces the change. Throws what <see cref="IsTransient"/> accepts.
+    /// </summary>
+    private async Task SyncAsync(StoredSettings? given, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            return _pending is not { } pending || await TrySetAsync(pending.Limit, pending.Revision);
+            var stored = given ?? await _store.GetAsync(cancellationToken);
+            if (stored.Revision < _appliedRevision)
+            {
+                return;
+            }
+            var settings = stored.Settings;
+            var auto = settings.ConcurrencyMode == ConcurrencyModes.Auto;
+            var inRedis = await _semaphore.GetLimitAsync();
+            var limit = auto ? await AutoLimitAsync(settings, inRedis, cancellationToken) : settings.MaxConcurrentBuilds;
+            if (inRedis != limit)
+            {
+                if (given is null && !auto)
+                {
+                    LogDiffers(inRedis?.ToString(CultureInfo.InvariantCulture) ?? "none", limit, stored.Revision);
+                }
+                await _semaphore.SetLimitAsync(limit);
+                LogApplied(limit, settings.ConcurrencyMode, stored.Revision);
+                if (auto)
+                {
+                    _unannounced = (_unannounced?.Old ?? inRedis ?? AppliedLimit ?? 0, limit, stored.Revision);
+                }
+            }
+            _appliedRevision = stored.Revision;
+            Volatile.Write(ref _appliedLimitValue, limit);
+            if (!auto)
+            {
+                _unannounced = null; // the writer announces fixed limits
+            }
+            else if (_unannounced is { } change)
+            {
+                if (change.Old != change.New)
+                {
+                    await AnnounceAsync(change.Old, change.New, stored.Revision, cancellationToken);
+                }
+                _unannounced = null;
+            }
         }
         finally
         {
@@ -138,32 +186,56 @@ public sealed partial class SemaphoreLimitSync : BackgroundService
         }
     }
 
-    private async Task<bool> TrySetAsync(int limit, long revision)
+    /// <summary>
+    /// The limit the servers' load calls for; while it cannot be read (the Scheduler has not made its read model yet,
+    /// PostgreSQL is away) the limit stays where it is, within the bounds, or at the lower bound when Redis holds none.
+    /// </summary>
+    private async Task<int> AutoLimitAsync(FarmSettings settings, int? inRedis, CancellationToken cancellationToken)
     {
         try
         {
-            await _semaphore.SetLimitAsync(limit);
-            _appliedRevision = revision;
-            _pending = null;
-            LogApplied(limit, revision);
-            return true;
+            var limit = await _auto.ComputeAsync(settings, cancellationToken);
+            _loadUnreadable = false;
+            return limit;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (NpgsqlException ex)
         {
-            LogFailed(ex, limit, revision, _interval.TotalSeconds);
-            return false;
+            if (!_loadUnreadable)
+            {
+                _loadUnreadable = true;
+                LogLoadUnreadable(ex);
+            }
+            return AutoConcurrencyLimit.Clamp(inRedis ?? AppliedLimit ?? settings.MinConcurrentBuilds, settings);
         }
     }
 
-    [LoggerMessage(LogLevel.Information, "Build-slot limit set to {Limit} (settings revision {Revision})")]
-    private partial void LogApplied(int limit, long revision);
+    private async Task AnnounceAsync(int oldLimit, int newLimit, long revision, CancellationToken cancellationToken)
+    {
+        await using var scope = _scopes.CreateAsyncScope();
+        var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
+        await outbox.BeginAsync(cancellationToken);
+        await outbox.PublishAsync(new ConcurrencyLimitChanged
+        {
+            OldLimit = oldLimit,
+            NewLimit = newLimit,
+            Revision = revision,
+            ChangedAt = _time.GetUtcNow(),
+        }, cancellationToken);
+        await outbox.CommitAsync(cancellationToken);
+    }
 
-    [LoggerMessage(LogLevel.Error, "Could not set the build-slot limit to {Limit} (settings revision {Revision}); retrying every {DelaySeconds} s")]
-    private partial void LogFailed(Exception exception, int limit, long revision, double delaySeconds);
+    private static bool IsTransient(Exception ex) =>
+        ex is RedisException or TimeoutException or ObjectDisposedException or NpgsqlException;
+
+    [LoggerMessage(LogLevel.Information, "Build-slot limit set to {Limit} ({Mode}, settings revision {Revision})")]
+    private partial void LogApplied(int limit, string mode, long revision);
+
+    [LoggerMessage(LogLevel.Error, "Could not bring the build-slot limit in Redis in line with the settings; retrying every {DelaySeconds} s")]
+    private partial void LogFailed(Exception exception, double delaySeconds);
 
     [LoggerMessage(LogLevel.Warning, "Redis holds the build-slot limit {InRedis}, the settings (revision {Revision}) say {Limit}: setting it again")]
     private partial void LogDiffers(string inRedis, int limit, long revision);
 
-    [LoggerMessage(LogLevel.Warning, "Could not compare the build-slot limit in Redis with the stored settings; trying every {DelaySeconds} s")]
-    private partial void LogCheckFailed(Exception exception, double delaySeconds);
+    [LoggerMessage(LogLevel.Warning, "Could not read the build servers' load (build_server_view); the automatic build-slot limit stays where it is until it can")]
+    private partial void LogLoadUnreadable(Exception exception);
 }

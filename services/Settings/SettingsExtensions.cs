@@ -30,6 +30,7 @@ public static class SettingsExtensions
         services.AddScoped<SettingsWriter>();
         services.AddOptions<SemaphoreLimitSyncOptions>().BindConfiguration(SemaphoreLimitSyncOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AutoConcurrencyLimit>();
         services.AddSingleton<SemaphoreLimitSync>();
         services.AddHostedService(sp => sp.GetRequiredService<SemaphoreLimitSync>());
         services.AddHostedService<SettingsStartup>();
@@ -37,7 +38,7 @@ public static class SettingsExtensions
         builder.AddFarmPostgres();
         services.AddPostgresMigrations(typeof(SettingsExtensions).Assembly);
         builder.AddFarmRedis();
-        services.AddFarmSemaphore();
+        services.AddFarmSemaphoreAdmin();
         builder.AddFarmBus(x =>
         {
             x.AddPostgresOutbox();

@@ -5,7 +5,8 @@ namespace BuildFarm.Settings;
 
 /// <summary>
 /// At start (after the migrations): inserts the default record if there is none, publishes the stored settings once
-/// (through the outbox) so services that started earlier converge, and sets the semaphore's limit from them.
+/// (through the outbox) so services that started earlier converge, and sets the semaphore's limit from them (in auto
+/// mode, from the servers' load).
 /// </summary>
 public sealed partial class SettingsStartup(
     IServiceScopeFactory scopes,
@@ -27,7 +28,7 @@ public sealed partial class SettingsStartup(
             await outbox.CommitAsync(cancellationToken);
         }
         LogStarted(current.Revision, current.Settings.MaxConcurrentBuilds);
-        await limit.ApplyAsync(current.Settings.MaxConcurrentBuilds, current.Revision, cancellationToken);
+        await limit.ApplyAsync(current, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

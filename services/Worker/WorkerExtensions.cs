@@ -27,7 +27,7 @@ public static class WorkerExtensions
             {
                 x.AddConsumer<RunBuildConsumer>().ExcludeFromConfigureEndpoints();
                 x.AddConsumer<StopBuildRunConsumer>().ExcludeFromConfigureEndpoints();
-                x.AddConsumer<Consumers.ApplySettingsConsumer>().ExcludeFromConfigureEndpoints();
+                x.AddConsumer<ApplySettingsConsumer>().ExcludeFromConfigureEndpoints();
             },
             (context, cfg) =>
             {
@@ -40,7 +40,7 @@ public static class WorkerExtensions
                     e.Bind<Contracts.SettingsChanged>();
                     e.ConfigureConsumer<RunBuildConsumer>(context);
                     e.ConfigureConsumer<StopBuildRunConsumer>(context);
-                    e.ConfigureConsumer<Consumers.ApplySettingsConsumer>(context);
+                    e.ConfigureConsumer<ApplySettingsConsumer>(context);
                 });
             });
         // Results and log batches go through a durable spool on the server's disk; it stops after the runner (which
@@ -55,7 +55,6 @@ public static class WorkerExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Spool.EventSpool>());
         builder.Services.TryAddSingleton<IBuildEvents, Spool.SpooledBuildEvents>();
         builder.Services.AddBuildRunner();
-        builder.Services.AddHostedService<FarmSettingsFollower>();
         builder.Services.AddFarmSettingsBootstrap();
         return builder;
     }
@@ -72,6 +71,7 @@ public static class WorkerExtensions
             .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<WorkerInstance>();
+        services.TryAddSingleton<FarmSettingsCache>();
         services.TryAddSingleton<WorkerSettings>();
         services.TryAddSingleton<WorkerCapabilities>();
         services.TryAddSingleton<RepositoryCache>();

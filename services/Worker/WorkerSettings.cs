@@ -1,55 +1,25 @@
-using BuildFarm.Contracts;
+using BuildFarm.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 namespace BuildFarm.Worker;
 
-/// <summary>The farm settings a worker applies at run time, first from its options, then from SettingsChanged.</summary>
-public sealed class WorkerSettings(IOptions<WorkerOptions> options)
+/// <summary>
+/// The farm settings a worker applies at run time, read from the process's one <see cref="FarmSettingsCache"/> (filled
+/// at start and by every SettingsChanged): the worker's own options until the cache has received a revision, and in
+/// place of a value that is not positive.
+/// </summary>
+public sealed class WorkerSettings(FarmSettingsCache cache, IOptions<WorkerOptions> options)
 {
-    private readonly Lock _gate = new();
-    private long _revision = long.MinValue;
-    private int _slotWaitTimeoutSeconds = options.Value.SlotWaitTimeoutSeconds;
-    private int _maxBuildMinutes = options.Value.MaxBuildMinutes;
-    private int _cleanupReposAfterDays = options.Value.CleanupReposAfterDays;
-    private int _repositorySyncIntervalMinutes = options.Value.RepositorySyncIntervalMinutes;
+    public TimeSpan SlotWaitTimeout => TimeSpan.FromSeconds(Pick(cache.Current.SlotWaitTimeoutSeconds, options.Value.SlotWaitTimeoutSeconds));
 
-    public TimeSpan SlotWaitTimeout => TimeSpan.FromSeconds(Volatile.Read(ref _slotWaitTimeoutSeconds));
-
-    public int MaxBuildMinutes => Volatile.Read(ref _maxBuildMinutes);
+    public int MaxBuildMinutes => Pick(cache.Current.MaxBuildMinutes, options.Value.MaxBuildMinutes);
 
     /// <summary>A cached repository mirror unused for longer than this is removed (<c>cleanupReposAfterDays</c>).</summary>
-    public TimeSpan CleanupReposAfter => TimeSpan.FromDays(Volatile.Read(ref _cleanupReposAfterDays));
+    public TimeSpan CleanupReposAfter => TimeSpan.FromDays(Pick(cache.Current.CleanupReposAfterDays, options.Value.CleanupReposAfterDays));
 
     /// <summary>How often the cached mirrors are refreshed (<c>repositorySyncIntervalMinutes</c>).</summary>
-    public TimeSpan RepositorySyncInterval => TimeSpan.FromMinutes(Volatile.Read(ref _repositorySyncIntervalMinutes));
+    public TimeSpan RepositorySyncInterval =>
+        TimeSpan.FromMinutes(Pick(cache.Current.RepositorySyncIntervalMinutes, options.Value.RepositorySyncIntervalMinutes));
 
-    /// <summary>Applies settings unless a later revision was applied already; returns whether it applied them.</summary>
-    public bool Apply(FarmSettings settings, long revision)
-    {
-        lock (_gate)
-        {
-            if (revision < _revision)
-            {
-                return false;
-            }
-            _revision = revision;
-            if (settings.SlotWaitTimeoutSeconds > 0)
-            {
-                Volatile.Write(ref _slotWaitTimeoutSeconds, settings.SlotWaitTimeoutSeconds);
-            }
-            if (settings.MaxBuildMinutes > 0)
-            {
-                Volatile.Write(ref _maxBuildMinutes, settings.MaxBuildMinutes);
-            }
-            if (settings.CleanupReposAfterDays > 0)
-            {
-                Volatile.Write(ref _cleanupReposAfterDays, settings.CleanupReposAfterDays);
-            }
-            if (settings.RepositorySyncIntervalMinutes > 0)
-            {
-                Volatile.Write(ref _repositorySyncIntervalMinutes, settings.RepositorySyncIntervalMinutes);
-            }
-            return true;
-        }
-    }
+    private int Pick(int farm, int own) => cache.HasReceived && farm > 0 ? farm : own;
 }

@@ -9,7 +9,7 @@ public sealed class A_higher_priority_waiter_enqueued_later
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
         var other = await scope.AddInstanceAsync();
-        var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         var granted = new ConcurrentQueue<string>();
         var waiting = new List<Task>();
         (string Id, int Priority)[] arrivals = [("low-a", 0), ("normal-a", 1), ("low-b", 0), ("urgent", 3), ("normal-b", 1), ("high", 2)];

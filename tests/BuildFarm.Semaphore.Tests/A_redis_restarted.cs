@@ -9,7 +9,7 @@ public sealed class A_redis_restarted
     public async Task With_its_append_only_file_keeps_the_limit_the_leases_and_their_tokens()
     {
         await using var redis = await FarmRedis.StartAsync();
-        var settings = await redis.AddInstanceAsync();
+        var settings = await redis.AddAdminAsync();
         // A lease ttl that outlasts a slow restart on a busy machine (kept data still expires by Redis's clock).
         var worker = await redis.AddInstanceAsync(o => o.LeaseTtl = TimeSpan.FromSeconds(15));
         await settings.SetLimitAsync(3);
@@ -31,7 +31,7 @@ public sealed class A_redis_restarted
     {
         await using var redis = await FarmRedis.StartAsync();
         var worker = await redis.AddInstanceAsync();
-        await worker.SetLimitAsync(1);
+        await (await redis.AddAdminAsync()).SetLimitAsync(1);
         long last = 0;
         for (var i = 0; i < 3; i++)
         {
@@ -41,7 +41,8 @@ public sealed class A_redis_restarted
 
         await redis.KillAndStartAsync(loseData: true);
         var fresh = await redis.AddInstanceAsync();
-        await FarmRedis.WhenReachableAsync(async () => { await fresh.SetLimitAsync(1); return true; });
+        var settings = await redis.AddAdminAsync();
+        await FarmRedis.WhenReachableAsync(async () => { await settings.SetLimitAsync(1); return true; });
         await using var after = await fresh.AcquireAsync(SemaphoreScope.Request("after"), CancellationToken.None);
 
         Assert.True(after.FencingToken > last, $"{after.FencingToken} after {last}");
@@ -51,7 +52,7 @@ public sealed class A_redis_restarted
     public async Task Without_its_data_a_held_lease_re_claims_its_slot_and_a_waiter_queues_again()
     {
         await using var redis = await FarmRedis.StartAsync();
-        var settings = await redis.AddInstanceAsync(o => o.LeaseTtl = ShortTtl);
+        var settings = await redis.AddAdminAsync(o => o.LeaseTtl = ShortTtl);
         var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
         var other = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
         await settings.SetLimitAsync(1);
@@ -86,7 +87,7 @@ public sealed class A_redis_restarted
         // The grace is half the lease ttl, renewal comes every third: 2.5 s to spare for the lease to find the reset.
         var ttl = TimeSpan.FromSeconds(15);
         await using var redis = await FarmRedis.StartAsync();
-        var settings = await redis.AddInstanceAsync(o => o.LeaseTtl = ttl);
+        var settings = await redis.AddAdminAsync(o => o.LeaseTtl = ttl);
         var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ttl, ShortTtl));
         await settings.SetLimitAsync(2);
         await using var lease = await worker.AcquireAsync(SemaphoreScope.Request("running"), CancellationToken.None);
@@ -112,9 +113,9 @@ public sealed class A_redis_restarted
     {
         await using var redis = await FarmRedis.StartAsync();
         var worker = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
-        await worker.SetLimitAsync(1);
+        await (await redis.AddAdminAsync()).SetLimitAsync(1);
         var lease = await worker.AcquireAsync(SemaphoreScope.Request("running"), CancellationToken.None);
-        var admin = await redis.AddInstanceAsync();
+        var admin = await redis.AddAdminAsync();
 
         await redis.KillAndStartAsync(loseData: true);
 

@@ -6,7 +6,7 @@ public sealed class A_waiter_killed_with_sigkill
     public async Task Does_not_block_the_queue()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         using var helper = HelperProcess.Start("wait", scope.Prefix, "doomed", TimeSpan.FromSeconds(1));
         Assert.Equal("waiting", await helper.ReadLineAsync());
         var other = await scope.AddInstanceAsync();

@@ -1,13 +1,73 @@
+using System.Globalization;
+using System.Net;
+using StackExchange.Redis;
+
 namespace BuildFarm.Semaphore.Tests;
 
 public sealed class Changing_the_limit
 {
+    /// <summary>Commands a Redis of the test's own ran for the clients' housekeeping, not for the semaphore's scripts.</summary>
+    private static readonly HashSet<string> Housekeeping =
+        ["evalsha", "eval", "info", "config", "ping", "echo", "client", "cluster", "subscribe", "unsubscribe", "select", "hello", "auth", "command", "role", "script"];
+
+    [Fact]
+    public async Task A_limit_of_ten_thousand_costs_an_acquire_what_a_limit_of_four_does()
+    {
+        await using var redis = await FarmRedis.StartAsync();
+        var worker = await redis.AddInstanceAsync();
+        var other = await redis.AddInstanceAsync();
+        var admin = await redis.AddAdminAsync();
+        await using var stats = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions
+        {
+            EndPoints = { { IPAddress.Loopback, redis.Port } },
+            AllowAdmin = true,
+        });
+        var server = stats.GetServers()[0];
+
+        // The commands Redis ran inside the scripts of one acquire and release, with two other slots held; each is
+        // also noted (limit, command, calls) for the failure message.
+        var seen = new List<string>();
+        async Task<long> CommandsOfOneAcquireAsync(int limit)
+        {
+            await admin.SetLimitAsync(limit);
+            await using var first = await other.AcquireAsync(SemaphoreScope.Request($"held-a-{limit}"), CancellationToken.None);
+            await using var second = await other.AcquireAsync(SemaphoreScope.Request($"held-b-{limit}"), CancellationToken.None);
+            await using (await worker.AcquireAsync(SemaphoreScope.Request($"warm-up-{limit}"), CancellationToken.None))
+            {
+                // Every script this instance runs is loaded in Redis now (a first run sends its text).
+            }
+            await server.ConfigResetStatisticsAsync();
+            await using (await worker.AcquireAsync(SemaphoreScope.Request($"measured-{limit}"), CancellationToken.None))
+            {
+            }
+            var calls = 0L;
+            foreach (var stat in (await server.InfoAsync("commandstats")).SelectMany(g => g))
+            {
+                var command = stat.Key.Replace("cmdstat_", "", StringComparison.Ordinal).Split('|')[0];
+                if (!Housekeeping.Contains(command))
+                {
+                    var count = long.Parse(stat.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture);
+                    seen.Add(string.Create(CultureInfo.InvariantCulture, $"limit {limit}: {command} x{count}"));
+                    calls += count;
+                }
+            }
+            return calls;
+        }
+
+        var four = await CommandsOfOneAcquireAsync(4);
+        var tenThousand = await CommandsOfOneAcquireAsync(10_000);
+
+        Assert.True(four > 0, "Redis counted the commands of the scripts");
+        Assert.True(four == tenThousand, $"{four} commands with a limit of 4, {tenThousand} with 10,000:\n{string.Join("\n", seen)}");
+        Assert.Equal(10_000, await admin.GetLimitAsync());
+    }
+
     [Fact]
     public async Task Raising_it_admits_waiters_at_once()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
         var other = await scope.AddInstanceAsync();
-        await using var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        await using var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         var waiting = new List<Task<SlotLease>>();
         foreach (var id in new[] { "a", "b", "c" })
         {
@@ -31,9 +91,9 @@ public sealed class Changing_the_limit
     public async Task Lowering_it_drains_without_evicting_holders()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 3);
-        var first = await scope.Admin.AcquireAsync(SemaphoreScope.Request("first"), CancellationToken.None);
-        var second = await scope.Admin.AcquireAsync(SemaphoreScope.Request("second"), CancellationToken.None);
-        var third = await scope.Admin.AcquireAsync(SemaphoreScope.Request("third"), CancellationToken.None);
+        var first = await scope.First.AcquireAsync(SemaphoreScope.Request("first"), CancellationToken.None);
+        var second = await scope.First.AcquireAsync(SemaphoreScope.Request("second"), CancellationToken.None);
+        var third = await scope.First.AcquireAsync(SemaphoreScope.Request("third"), CancellationToken.None);
 
         await scope.Admin.SetLimitAsync(1);
         var other = await scope.AddInstanceAsync();

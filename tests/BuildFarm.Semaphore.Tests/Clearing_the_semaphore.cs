@@ -24,7 +24,7 @@ public sealed class Clearing_the_semaphore
         Assert.Empty(await scope.Admin.GetWaitersAsync());
         Assert.Equal(2, await scope.Admin.GetLimitAsync());
 
-        await using var after = await scope.Admin.AcquireAsync(SemaphoreScope.Request("after"), CancellationToken.None);
+        await using var after = await scope.First.AcquireAsync(SemaphoreScope.Request("after"), CancellationToken.None);
         Assert.True(after.FencingToken > second.FencingToken);
         await first.DisposeAsync();
         await second.DisposeAsync();

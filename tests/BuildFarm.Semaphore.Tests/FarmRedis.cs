@@ -16,7 +16,7 @@ namespace BuildFarm.Semaphore.Tests;
 internal sealed class FarmRedis : IAsyncDisposable
 {
     private readonly string _state = Directory.CreateTempSubdirectory("buildfarm-redis-").FullName;
-    private readonly List<(ConnectionMultiplexer Redis, RedisFarmSemaphore Semaphore)> _instances = [];
+    private readonly List<(ConnectionMultiplexer Redis, RedisFarmSemaphore? Semaphore)> _instances = [];
 
     private FarmRedis(int port) => Port = port;
 
@@ -34,6 +34,22 @@ internal sealed class FarmRedis : IAsyncDisposable
     /// <summary>A semaphore instance (as one process would have) with a connection of its own that reconnects quickly.</summary>
     public async Task<RedisFarmSemaphore> AddInstanceAsync(Action<FarmSemaphoreOptions>? configure = null)
     {
+        var (redis, options) = await ConnectAsync(configure);
+        var semaphore = new RedisFarmSemaphore(redis, options);
+        _instances.Add((redis, semaphore));
+        return semaphore;
+    }
+
+    /// <summary>An administrator of the semaphore (as the Settings service has), with a connection of its own.</summary>
+    public async Task<RedisFarmSemaphoreAdmin> AddAdminAsync(Action<FarmSemaphoreOptions>? configure = null)
+    {
+        var (redis, options) = await ConnectAsync(configure);
+        _instances.Add((redis, null));
+        return new RedisFarmSemaphoreAdmin(redis, options);
+    }
+
+    private async Task<(ConnectionMultiplexer Redis, IOptions<FarmSemaphoreOptions> Options)> ConnectAsync(Action<FarmSemaphoreOptions>? configure)
+    {
         var configuration = new ConfigurationOptions
         {
             EndPoints = { { IPAddress.Loopback, Port } },
@@ -43,9 +59,7 @@ internal sealed class FarmRedis : IAsyncDisposable
         var redis = await ConnectionMultiplexer.ConnectAsync(configuration);
         var options = new FarmSemaphoreOptions { KeyPrefix = Prefix };
         configure?.Invoke(options);
-        var semaphore = new RedisFarmSemaphore(redis, Options.Create(options));
-        _instances.Add((redis, semaphore));
-        return semaphore;
+        return (redis, Options.Create(options));
     }
 
     /// <summary>kill -9 of the server, then a start as ./farm does it; <paramref name="loseData"/> deletes its files first.</summary>
@@ -98,7 +112,10 @@ internal sealed class FarmRedis : IAsyncDisposable
     {
         foreach (var (redis, semaphore) in _instances)
         {
-            await semaphore.DisposeAsync();
+            if (semaphore is not null)
+            {
+                await semaphore.DisposeAsync();
+            }
             await redis.DisposeAsync();
         }
         await RunAsync("redis_stop \"$1\"");

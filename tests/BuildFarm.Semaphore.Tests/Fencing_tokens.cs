@@ -6,7 +6,7 @@ public sealed class Fencing_tokens
     public async Task Strictly_increase_from_grant_to_grant()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 2);
-        RedisFarmSemaphore[] processes = [scope.Admin, await scope.AddInstanceAsync()];
+        RedisFarmSemaphore[] processes = [scope.First, await scope.AddInstanceAsync()];
         var tokens = new List<long>();
         for (var i = 0; i < 20; i++)
         {
@@ -25,12 +25,12 @@ public sealed class Fencing_tokens
     public async Task Of_the_same_holder_id_taken_again_are_new()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        var first = await scope.Admin.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None);
+        var first = await scope.First.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None);
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            scope.Admin.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None));
+            scope.First.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None));
         await first.DisposeAsync();
 
-        await using var again = await scope.Admin.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None);
+        await using var again = await scope.First.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None);
 
         Assert.True(again.FencingToken > first.FencingToken);
         await first.DisposeAsync();

@@ -38,7 +38,8 @@ public static class Program
             return 1;
         }
         var waiting = semaphore.AcquireAsync(request, CancellationToken.None);
-        while (!(await semaphore.GetWaitersAsync()).Any(w => w.HolderId == holderId))
+        var admin = new RedisFarmSemaphoreAdmin(redis, Options.Create(options));
+        while (!(await admin.GetWaitersAsync()).Any(w => w.HolderId == holderId))
         {
             await Task.Delay(10);
         }

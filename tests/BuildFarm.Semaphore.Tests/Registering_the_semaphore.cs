@@ -25,11 +25,12 @@ public sealed class Registering_the_semaphore
         Assert.Same(semaphore, services.GetRequiredService<RedisFarmSemaphore>());
         Assert.Equal((prefix, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(9)),
             (options.KeyPrefix, options.LeaseTtl, options.WaiterTtl));
-        await semaphore.SetLimitAsync(6);
-        Assert.Equal(6, await semaphore.GetLimitAsync());
+        var admin = Assert.IsType<RedisFarmSemaphoreAdmin>(services.GetRequiredService<IFarmSemaphoreAdmin>());
+        await admin.SetLimitAsync(6);
+        Assert.Equal(6, await admin.GetLimitAsync());
         await using (var lease = await semaphore.AcquireAsync(SemaphoreScope.Request("via-di"), CancellationToken.None))
         {
-            Assert.Equal("via-di", Assert.Single(await semaphore.GetHoldersAsync()).HolderId);
+            Assert.Equal("via-di", Assert.Single(await admin.GetHoldersAsync()).HolderId);
         }
         await redis.GetDatabase().KeyDeleteAsync(new SemaphoreKeys(prefix).All);
     }
@@ -41,8 +42,10 @@ public sealed class Registering_the_semaphore
         await using var services = Services(redis, new() { ["Semaphore:LeaseTtl"] = "00:00:00" });
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IFarmSemaphore>());
+        var adminError = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IFarmSemaphoreAdmin>());
 
         Assert.Contains("LeaseTtl", error.Message);
+        Assert.Contains("LeaseTtl", adminError.Message);
     }
 
     [Fact]
@@ -61,6 +64,7 @@ public sealed class Registering_the_semaphore
         services.AddLogging();
         services.AddMetrics();
         services.AddFarmSemaphore(configure);
+        services.AddFarmSemaphoreAdmin(configure);
         return services.BuildServiceProvider();
     }
 }

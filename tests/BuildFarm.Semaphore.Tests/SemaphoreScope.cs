@@ -6,7 +6,8 @@ namespace BuildFarm.Semaphore.Tests;
 
 /// <summary>
 /// One semaphore (a unique key prefix) on the real Redis, seen by several instances that each have their own
-/// connection, as separate processes would. <see cref="Admin"/> is the instance that asks the admin questions.
+/// connection, as separate processes would. <see cref="First"/> is the first instance, <see cref="Admin"/> an
+/// administrator on its connection that asks the admin questions.
 /// </summary>
 internal sealed class SemaphoreScope : IAsyncDisposable
 {
@@ -16,7 +17,9 @@ internal sealed class SemaphoreScope : IAsyncDisposable
 
     public string Prefix { get; }
 
-    public RedisFarmSemaphore Admin => _instances[0].Semaphore;
+    public RedisFarmSemaphore First => _instances[0].Semaphore;
+
+    public RedisFarmSemaphoreAdmin Admin { get; private set; } = null!;
 
     public IDatabase Database => _instances[0].Redis.GetDatabase();
 
@@ -26,6 +29,7 @@ internal sealed class SemaphoreScope : IAsyncDisposable
     {
         var scope = new SemaphoreScope($"test:semaphore:{Guid.NewGuid():N}");
         await scope.AddInstanceAsync();
+        scope.Admin = new RedisFarmSemaphoreAdmin(scope._instances[0].Redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = scope.Prefix }));
         await scope.Admin.SetLimitAsync(limit);
         return scope;
     }

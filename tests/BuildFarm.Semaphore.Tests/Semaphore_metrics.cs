@@ -29,15 +29,17 @@ public sealed class Semaphore_metrics
 
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
         var prefix = $"test:semaphore:{Guid.NewGuid():N}";
-        await using (var semaphore = new RedisFarmSemaphore(redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = prefix }), meterFactory: factory))
+        var options = Options.Create(new FarmSemaphoreOptions { KeyPrefix = prefix });
+        var admin = new RedisFarmSemaphoreAdmin(redis, options);
+        await using (var semaphore = new RedisFarmSemaphore(redis, options, meterFactory: factory))
         {
-            await semaphore.SetLimitAsync(1);
+            await admin.SetLimitAsync(1);
             var lease = await semaphore.AcquireAsync(SemaphoreScope.Request("measured"), CancellationToken.None);
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.holders"));
             Assert.Equal(0, totals.GetValueOrDefault("buildfarm.semaphore.waiters"));
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.grant_wait.count"));
 
-            await semaphore.ForceReleaseAsync("measured");
+            await admin.ForceReleaseAsync("measured");
             await SemaphoreScope.FiredAsync(lease.Lost);
             await lease.DisposeAsync();
 

@@ -8,8 +8,8 @@ public sealed class Waiters_of_equal_priority
     public async Task Are_granted_in_the_order_they_arrived()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        RedisFarmSemaphore[] processes = [scope.Admin, await scope.AddInstanceAsync()];
-        var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        RedisFarmSemaphore[] processes = [scope.First, await scope.AddInstanceAsync()];
+        var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         var granted = new ConcurrentQueue<string>();
         var waiting = new List<Task>();
         var ids = Enumerable.Range(0, 10).Select(i => $"build-{i}").ToArray();

@@ -6,7 +6,7 @@ public sealed class Waiting_past_the_timeout
     public async Task Throws_and_removes_the_waiter()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         var other = await scope.AddInstanceAsync();
 
         var error = await Assert.ThrowsAsync<SlotWaitTimeoutException>(() =>
@@ -29,9 +29,9 @@ public sealed class Waiting_past_the_timeout
     public async Task Cancelling_the_wait_also_removes_the_waiter()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        await using var blocker = await scope.Admin.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
+        await using var blocker = await scope.First.AcquireAsync(SemaphoreScope.Request("blocker"), CancellationToken.None);
         using var cancel = new CancellationTokenSource();
-        var waiting = scope.Admin.AcquireAsync(SemaphoreScope.Request("cancelled"), cancel.Token);
+        var waiting = scope.First.AcquireAsync(SemaphoreScope.Request("cancelled"), cancel.Token);
         await scope.WaitUntilQueuedAsync("cancelled");
 
         await cancel.CancelAsync();
@@ -44,10 +44,10 @@ public sealed class Waiting_past_the_timeout
     public async Task A_zero_timeout_takes_a_free_slot_at_once()
     {
         await using var scope = await SemaphoreScope.CreateAsync(limit: 1);
-        await using var lease = await scope.Admin.AcquireAsync(SemaphoreScope.Request("eager", waitTimeout: TimeSpan.Zero), CancellationToken.None);
+        await using var lease = await scope.First.AcquireAsync(SemaphoreScope.Request("eager", waitTimeout: TimeSpan.Zero), CancellationToken.None);
 
         await Assert.ThrowsAsync<SlotWaitTimeoutException>(() =>
-            scope.Admin.AcquireAsync(SemaphoreScope.Request("second", waitTimeout: TimeSpan.Zero), CancellationToken.None));
+            scope.First.AcquireAsync(SemaphoreScope.Request("second", waitTimeout: TimeSpan.Zero), CancellationToken.None));
         Assert.Equal("eager", Assert.Single(await scope.Admin.GetHoldersAsync()).HolderId);
         Assert.Empty(await scope.Admin.GetWaitersAsync());
     }

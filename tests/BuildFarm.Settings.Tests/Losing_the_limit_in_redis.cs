@@ -11,7 +11,7 @@ public sealed class Losing_the_limit_in_redis(SettingsFixture app) : IClassFixtu
     {
         var stored = (await app.GetAsync()).Settings.MaxConcurrentBuilds;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        await Eventually.HoldsAsync(async () => Equals(await app.Semaphore.GetLimitAsync(), stored), "the limit set at start");
+        await Eventually.HoldsAsync(async () => Equals(await app.SemaphoreAdmin.GetLimitAsync(), stored), "the limit set at start");
 
         await redis.GetDatabase().KeyDeleteAsync(LimitKey);
 
@@ -23,7 +23,7 @@ public sealed class Losing_the_limit_in_redis(SettingsFixture app) : IClassFixtu
     {
         var stored = (await app.GetAsync()).Settings.MaxConcurrentBuilds;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        await Eventually.HoldsAsync(async () => Equals(await app.Semaphore.GetLimitAsync(), stored), "the limit set at start");
+        await Eventually.HoldsAsync(async () => Equals(await app.SemaphoreAdmin.GetLimitAsync(), stored), "the limit set at start");
 
         await redis.GetDatabase().StringSetAsync(LimitKey, stored + 7);
 

@@ -14,7 +14,7 @@ public sealed class Managing_build_slots(SettingsFixture app) : IClassFixture<Se
         var buildId = Guid.NewGuid();
         await using var lease = await Acquire($"{buildId}:2", "worker-a");
         var waiting = app.Semaphore.AcquireAsync(new SlotRequest($"{Guid.NewGuid()}:1", "worker-b", 3, Eventually.Patience), CancellationToken.None);
-        await Eventually.HoldsAsync(async () => (await app.Semaphore.GetWaitersAsync()).Count == 1, "the second build waits");
+        await Eventually.HoldsAsync(async () => (await app.SemaphoreAdmin.GetWaitersAsync()).Count == 1, "the second build waits");
         using var viewer = app.Client(FarmRoles.Viewer);
 
         var status = await viewer.GetFromJsonAsync<BuildStatusResponse>("/api/settings/build_status");
@@ -27,7 +27,7 @@ public sealed class Managing_build_slots(SettingsFixture app) : IClassFixture<Se
         var waiter = Assert.Single(status.Waiters);
         Assert.Equal((1, 3, "worker-b"), (waiter.Position, waiter.Priority, waiter.Worker));
 
-        await app.Semaphore.ClearAsync();
+        await app.SemaphoreAdmin.ClearAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => waiting);
     }
 
@@ -49,7 +49,7 @@ public sealed class Managing_build_slots(SettingsFixture app) : IClassFixture<Se
         await Eventually.FiresAsync(first.Lost);
         await Eventually.FiresAsync(retry.Lost);
         Assert.False(other.Lost.IsCancellationRequested);
-        Assert.Equal(other.HolderId, Assert.Single(await app.Semaphore.GetHoldersAsync()).HolderId);
+        Assert.Equal(other.HolderId, Assert.Single(await app.SemaphoreAdmin.GetHoldersAsync()).HolderId);
         var audit = await NewestHistoryAsync();
         Assert.Equal(("release", "erin"), (audit.Action, audit.ChangedBy));
         Assert.Contains(buildId.ToString(), audit.Details!.Value.GetRawText(), StringComparison.Ordinal);
@@ -92,11 +92,11 @@ public sealed class Managing_build_slots(SettingsFixture app) : IClassFixture<Se
     /// <summary>An empty semaphore with the given limit, set through the API as an admin would.</summary>
     private async Task PrepareAsync(int limit)
     {
-        await app.Semaphore.ClearAsync();
+        await app.SemaphoreAdmin.ClearAsync();
         using var admin = app.Client(FarmRoles.Admin);
         using var response = await admin.PatchAsync("/api/settings", Json.Body($$"""{"maxConcurrentBuilds": {{limit}}}""", Json.MergePatch));
         response.EnsureSuccessStatusCode();
-        Assert.Equal(limit, await app.Semaphore.GetLimitAsync());
+        Assert.Equal(limit, await app.SemaphoreAdmin.GetLimitAsync());
     }
 
     private Task<SlotLease> Acquire(string holderId, string worker) =>

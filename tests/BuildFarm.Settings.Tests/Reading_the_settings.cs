@@ -52,8 +52,8 @@ public sealed class Reading_the_settings(SettingsFixture app) : IClassFixture<Se
     [Fact]
     public async Task Sets_the_slot_limit_from_the_stored_record_at_start()
     {
-        Assert.Equal(new FarmSettings().MaxConcurrentBuilds, await app.Semaphore.GetLimitAsync());
-        Assert.NotEqual(SettingsFixture.LimitBeforeStart, await app.Semaphore.GetLimitAsync());
+        Assert.Equal(new FarmSettings().MaxConcurrentBuilds, await app.SemaphoreAdmin.GetLimitAsync());
+        Assert.NotEqual(SettingsFixture.LimitBeforeStart, await app.SemaphoreAdmin.GetLimitAsync());
     }
 
     [Fact]

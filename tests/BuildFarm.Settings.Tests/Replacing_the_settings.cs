@@ -30,7 +30,7 @@ public sealed class Replacing_the_settings(SettingsFixture app) : IClassFixture<
         Assert.Equal("alice", changed.ChangedBy);
         var limit = await app.Recorder.WaitForAsync<ConcurrencyLimitChanged>(m => m.Revision == revision);
         Assert.Equal((before.MaxConcurrentBuilds, wanted.MaxConcurrentBuilds), (limit.OldLimit, limit.NewLimit));
-        Assert.Equal(wanted.MaxConcurrentBuilds, await app.Semaphore.GetLimitAsync());
+        Assert.Equal(wanted.MaxConcurrentBuilds, await app.SemaphoreAdmin.GetLimitAsync());
     }
 
     [Fact]

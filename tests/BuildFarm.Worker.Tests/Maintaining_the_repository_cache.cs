@@ -1,3 +1,4 @@
+using BuildFarm.ServiceDefaults;
 using BuildFarm.Worker.Sources;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
@@ -43,7 +44,7 @@ public sealed class Maintaining_the_repository_cache : IAsyncLifetime
         _time.Advance(TimeSpan.FromDays(3));
         Assert.Equal(0, await Cache.CleanUpAsync(CancellationToken.None));
 
-        Assert.True(_worker.Get<WorkerSettings>().Apply(new FarmSettings { CleanupReposAfterDays = 2 }, revision: 1));
+        Assert.True(_worker.Get<FarmSettingsCache>().Apply(new FarmSettings { CleanupReposAfterDays = 2 }, revision: 1));
         var removed = await Cache.CleanUpAsync(CancellationToken.None);
 
         Assert.Equal(1, removed);
@@ -103,7 +104,7 @@ public sealed class Maintaining_the_repository_cache : IAsyncLifetime
         await BuildAsync(_recent);
         var pushed = _recent.Commit("other.spec", GitRepository.Spec("2.1"), "version 2.1");
         var mirror = Cache.MirrorPathOf(_recent.Url);
-        Assert.True(_worker.Get<WorkerSettings>().Apply(new FarmSettings { RepositorySyncIntervalMinutes = 5 }, revision: 1));
+        Assert.True(_worker.Get<FarmSettingsCache>().Apply(new FarmSettings { RepositorySyncIntervalMinutes = 5 }, revision: 1));
         var service = Maintenance();
         await service.StartAsync(CancellationToken.None);
         try

@@ -5,6 +5,8 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace BuildFarm.Worker.Tests;
 
@@ -54,7 +56,8 @@ public sealed class Running_a_build_through_the_bus : IAsyncLifetime
         await _listener.StartAsync();
         await _host.StartAsync();
         // The farm-wide limit is the Settings service's to set (the semaphore has no default); the test plays it.
-        await _host.Services.GetRequiredService<IFarmSemaphore>().SetLimitAsync(4);
+        await new RedisFarmSemaphoreAdmin(_host.Services.GetRequiredService<IConnectionMultiplexer>(),
+            _host.Services.GetRequiredService<IOptions<FarmSemaphoreOptions>>()).SetLimitAsync(4);
     }
 
     [Fact]

@@ -23,14 +23,18 @@ internal static class BuildStatusApi
         return api;
     }
 
-    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphore semaphore)
+    public static async Task<Ok<BuildStatusResponse>> GetStatus(IFarmSemaphoreAdmin semaphore, SettingsStore store, CancellationToken ct)
     {
         var holders = await semaphore.GetHoldersAsync();
         var waiters = await semaphore.GetWaitersAsync();
         var limit = await semaphore.GetLimitAsync();
+        var settings = (await store.GetAsync(ct)).Settings;
         return TypedResults.Ok(new BuildStatusResponse(
             holders.Count,
             limit,
+            settings.ConcurrencyMode,
+            settings.MinConcurrentBuilds,
+            settings.MaxConcurrentBuilds,
             [.. holders.Select(h =>
             {
                 var (buildId, attempt) = Parse(h.HolderId);
@@ -40,7 +44,7 @@ internal static class BuildStatusApi
     }
 
     public static async Task<Results<Ok<ReleaseSlotResponse>, ProblemHttpResult>> Release(
-        string buildId, IFarmSemaphore semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
+        string buildId, IFarmSemaphoreAdmin semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         var released = new List<string>();
         foreach (var holder in await semaphore.GetHoldersAsync())
@@ -60,7 +64,7 @@ internal static class BuildStatusApi
         return TypedResults.Ok(response);
     }
 
-    public static async Task<Ok<ClearSlotsResponse>> Clear(IFarmSemaphore semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
+    public static async Task<Ok<ClearSlotsResponse>> Clear(IFarmSemaphoreAdmin semaphore, SettingsStore store, TimeProvider time, HttpContext http, CancellationToken ct)
     {
         var holders = await semaphore.GetHoldersAsync();
         var waiters = await semaphore.GetWaitersAsync();

@@ -100,6 +100,15 @@ internal static class SettingsDocument
             error = $"{name} must be a whole number";
             return null;
         }
+        if (type == typeof(string))
+        {
+            if (value.ValueKind == JsonValueKind.String)
+            {
+                return JsonValue.Create(value.GetString());
+            }
+            error = $"{name} must be a string";
+            return null;
+        }
         throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture, $"FarmSettings.{name} has the unsupported type {type}."));
     }
 

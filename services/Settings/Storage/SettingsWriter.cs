@@ -7,8 +7,8 @@ namespace BuildFarm.Settings.Storage;
 /// <summary>
 /// Changes the settings record: in one transaction it locks the record, checks the caller's precondition, validates
 /// the new values, stores them with the next revision, appends the audit entry and publishes <see cref="SettingsChanged"/>
-/// (and <see cref="ConcurrencyLimitChanged"/> when maxConcurrentBuilds changed) through the outbox; after the commit it
-/// sets the semaphore's limit.
+/// (and, in fixed mode, <see cref="ConcurrencyLimitChanged"/> when the limit in force changes) through the outbox; after
+/// the commit it sets the semaphore's limit.
 /// </summary>
 public sealed class SettingsWriter(
     PostgresOutbox outbox,
@@ -49,18 +49,22 @@ public sealed class SettingsWriter(
         var next = new StoredSettings(settings, current.Revision + 1, who, time.GetUtcNow());
         await store.UpdateAsync(outbox.Session, current, next, cancellationToken);
         await outbox.PublishAsync(next.ToMessage(), cancellationToken);
-        if (settings.MaxConcurrentBuilds != current.Settings.MaxConcurrentBuilds)
+        // In fixed mode the limit is maxConcurrentBuilds and announced here; in auto mode SemaphoreLimitSync computes and announces it.
+        var limitBefore = current.Settings.ConcurrencyMode == ConcurrencyModes.Auto
+            ? limit.AppliedLimit ?? current.Settings.MaxConcurrentBuilds
+            : current.Settings.MaxConcurrentBuilds;
+        if (settings.ConcurrencyMode == ConcurrencyModes.Fixed && settings.MaxConcurrentBuilds != limitBefore)
         {
             await outbox.PublishAsync(new ConcurrencyLimitChanged
             {
-                OldLimit = current.Settings.MaxConcurrentBuilds,
+                OldLimit = limitBefore,
                 NewLimit = settings.MaxConcurrentBuilds,
                 Revision = next.Revision,
                 ChangedAt = next.UpdatedAt,
             }, cancellationToken);
         }
         await outbox.CommitAsync(cancellationToken);
-        await limit.ApplyAsync(settings.MaxConcurrentBuilds, next.Revision, CancellationToken.None);
+        await limit.ApplyAsync(next, CancellationToken.None);
         return new SettingsWriteResult.Written(next, Changed: true);
     }
 }

@@ -7,6 +7,8 @@ using BuildFarm.Semaphore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace BuildFarm.Worker.Builds;
 
@@ -20,6 +22,7 @@ namespace BuildFarm.Worker.Builds;
 public sealed class BuildRunner : IHostedService, IDisposable
 {
     private static readonly TimeSpan ForgetFinishedAfter = TimeSpan.FromHours(6);
+    private static readonly ResiliencePropertyKey<BuildRunFinished> FinishedKey = new("buildfarm.build-run-finished");
 
     private readonly WorkerOptions _options;
     private readonly WorkerSettings _settings;
@@ -36,6 +39,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
     private readonly Lazy<Task> _swept;
     private readonly ConcurrentDictionary<(Guid BuildId, int Attempt), BuildRun> _runs = new();
     private readonly SemaphoreSlim _permits;
+    private readonly ResiliencePipeline _recordFinished;
     private volatile bool _stopping;
 
     internal BuildRunner(
@@ -65,6 +69,22 @@ public sealed class BuildRunner : IHostedService, IDisposable
         var sweep = new LeftoverSweep(_options, capabilities, sandbox, _ledger, _store, semaphore, logger);
         _swept = new Lazy<Task>(() => SweepAsync(sweep));
         _permits = new SemaphoreSlim(_options.MaxConcurrentBuilds, _options.MaxConcurrentBuilds);
+        // Recording a build's end is tried until it succeeds, 1 s after the first failure, then a second more each time up to 10 s.
+        _recordFinished = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(),
+                MaxRetryAttempts = int.MaxValue,
+                DelayGenerator = args => new ValueTask<TimeSpan?>(TimeSpan.FromSeconds(Math.Min(args.AttemptNumber + 1, 10))),
+                OnRetry = args =>
+                {
+                    args.Context.Properties.TryGetValue(FinishedKey, out var finished);
+                    _logger.LogWarning(args.Outcome.Exception, "Recording the end of build {BuildId} attempt {Attempt} failed ({Tries} tries); trying again",
+                        finished?.BuildId, finished?.Attempt, args.AttemptNumber + 1);
+                    return default;
+                },
+            })
+            .Build();
     }
 
     /// <summary>Attempts accepted and not finished (waiting or building).</summary>
@@ -501,19 +521,17 @@ public sealed class BuildRunner : IHostedService, IDisposable
         };
         // In the service this writes the result to the durable spool, which sends it once the broker takes it; it is
         // never given up.
-        for (var attempt = 1; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(CancellationToken.None);
+        context.Properties.Set(FinishedKey, message);
+        try
         {
-            try
-            {
-                await _events.PublishAsync(message, CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex)
-            {
-                _logger.LogWarning(ex, "Recording the end of build {BuildId} attempt {Attempt} failed ({Tries} tries); trying again",
-                    request.BuildId, request.Attempt, attempt);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), CancellationToken.None).ConfigureAwait(false);
-            }
+            await _recordFinished.ExecuteAsync(
+                async (ctx, events) => await events.PublishAsync(ctx.Properties.GetValue(FinishedKey, message), ctx.CancellationToken).ConfigureAwait(false),
+                context, _events).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 

@@ -42,7 +42,7 @@ internal sealed class LeftoverSweep(
             // The dead process's build slot goes back to the farm now, not when its lease runs out (a minute later).
             try
             {
-                if (await semaphore.ForceReleaseAsync($"{record.BuildId}:{record.Attempt}").ConfigureAwait(false))
+                if (await semaphore.ReleaseAbandonedAsync($"{record.BuildId}:{record.Attempt}").ConfigureAwait(false))
                 {
                     logger.LogInformation("Released the build slot of build {BuildId} attempt {Attempt}", record.BuildId, record.Attempt);
                 }

@@ -43,6 +43,9 @@ public sealed class SettingsFixture : IAsyncLifetime
     /// <summary>A semaphore instance on the service's prefix with a connection of its own.</summary>
     public RedisFarmSemaphore Semaphore { get; private set; } = null!;
 
+    /// <summary>An administrator of the semaphore on the same connection, to read what the service set.</summary>
+    public RedisFarmSemaphoreAdmin SemaphoreAdmin { get; private set; } = null!;
+
     public IServiceProvider Services => _factory!.Services;
 
     public async Task InitializeAsync()
@@ -50,8 +53,10 @@ public sealed class SettingsFixture : IAsyncLifetime
         Postgres = await TestServers.CreateDatabaseAsync("settings");
         RabbitMq = await TestServers.CreateVirtualHostAsync("settings");
         _redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        Semaphore = new RedisFarmSemaphore(_redis, Options.Create(new FarmSemaphoreOptions { KeyPrefix = SemaphorePrefix }));
-        await Semaphore.SetLimitAsync(LimitBeforeStart);
+        var semaphoreOptions = Options.Create(new FarmSemaphoreOptions { KeyPrefix = SemaphorePrefix });
+        Semaphore = new RedisFarmSemaphore(_redis, semaphoreOptions);
+        SemaphoreAdmin = new RedisFarmSemaphoreAdmin(_redis, semaphoreOptions);
+        await SemaphoreAdmin.SetLimitAsync(LimitBeforeStart);
         _listener = await BusHost.StartAsync(
             RabbitMq,
             x => x.AddConsumer<RecordingConsumer>().Endpoint(e => e.Name = "settings-tests-recorder"),

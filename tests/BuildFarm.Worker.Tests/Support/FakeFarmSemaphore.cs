@@ -41,24 +41,7 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
         }
     }
 
-    public Task<int?> GetLimitAsync() => Task.FromResult<int?>(int.MaxValue);
-
-    public Task SetLimitAsync(int limit) => Task.CompletedTask;
-
-    public Task<IReadOnlyList<SlotHolder>> GetHoldersAsync()
-    {
-        lock (_held)
-        {
-            return Task.FromResult<IReadOnlyList<SlotHolder>>(
-                [.. _held.Select(l => new SlotHolder(l.HolderId, "test", l.FencingToken, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))]);
-        }
-    }
-
-    public Task<IReadOnlyList<SlotWaiter>> GetWaitersAsync() => Task.FromResult<IReadOnlyList<SlotWaiter>>([]);
-
-    public Task<bool> ForceReleaseAsync(string holderId) => Task.FromResult(false);
-
-    public Task ClearAsync() => Task.CompletedTask;
+    public Task<bool> ReleaseAbandonedAsync(string holderId) => Task.FromResult(false);
 
     private sealed class Lease(FakeFarmSemaphore owner, string holderId, long token) : SlotLease
     {
