@@ -38,7 +38,7 @@ public sealed class Semaphore_metrics
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.grant_wait.count"));
 
             await semaphore.ForceReleaseAsync("measured");
-            await SemaphoreScope.FiredAsync(lease.Lost);
+            await Eventually.FiresAsync(lease.Lost);
             await lease.DisposeAsync();
 
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.leases_lost"));
