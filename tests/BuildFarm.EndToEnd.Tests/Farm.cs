@@ -171,7 +171,11 @@ public class Farm : IAsyncLifetime
     public async Task<JsonElement> WaitForStateAsync(Guid id, params string[] states)
     {
         JsonElement build = default;
-        await Eventually.HoldsAsync(async () => states.Contains((build = await GetBuildAsync(id)).GetProperty("state").GetString()),
+        await Eventually.HoldsAsync(async () =>
+            {
+                build = await GetBuildAsync(id);
+                return states.Contains(build.GetProperty("state").GetString());
+            },
             $"build {id} reaches {string.Join("/", states)}", TimeSpan.FromMinutes(2), () => $"last seen: {build}\n{Logs()}");
         return build;
     }
