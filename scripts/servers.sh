@@ -35,23 +35,36 @@ wait_port() { # port seconds what
   die "$3 did not open port $1 within $2 s"
 }
 
+PACKAGES_FILE=${PACKAGES_FILE:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/packages.txt}
+
+# missing_packages: the packages of scripts/packages.txt that are not installed, one a line.
+missing_packages() {
+  local package probe found
+  while read -r package probe _; do
+    case $package in '' | '#'*) continue ;; esac
+    # PG_BIN may point at a PostgreSQL installed elsewhere.
+    [ "$package" != postgresql ] || [ ! -x "${PG_BIN:-}/initdb" ] || continue
+    if [[ $probe == /* ]]; then
+      # shellcheck disable=SC2086 # the probe may be a glob
+      for found in $probe; do [ -x "$found" ] && continue 2; done
+    elif command -v "$probe" >/dev/null; then
+      continue
+    fi
+    echo "$package"
+  done <"$PACKAGES_FILE"
+}
+
+# install_packages: installs what scripts/packages.txt lists and is missing (as root); without root, dies naming it.
 install_packages() {
   local missing=()
-  command -v redis-server >/dev/null || missing+=(redis-server)
-  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
-  command -v rpmbuild >/dev/null || missing+=(rpm)
-  command -v createrepo_c >/dev/null || missing+=(createrepo-c)
-  command -v git >/dev/null || missing+=(git)
-  [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || missing+=(postgresql)
-  command -v curl >/dev/null || missing+=(curl)
-  command -v bwrap >/dev/null || missing+=(bubblewrap)
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]} (Debian packages)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null || die "apt-get update failed"
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  fi
+  mapfile -t missing < <(missing_packages)
+  [ ${#missing[@]} -gt 0 ] || return 0
+  [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root once, or apt-get install them)"
+  log "installing ${missing[*]} (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 }
 
 # build_user_create: the unprivileged user build code runs as (Worker:Sandbox:User), in the group mock's users share.

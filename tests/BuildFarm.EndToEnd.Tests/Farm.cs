@@ -170,18 +170,13 @@ public class Farm : IAsyncLifetime
     /// <summary>Polls the build until it is in one of <paramref name="states"/>; fails with the farm's logs after two minutes.</summary>
     public async Task<JsonElement> WaitForStateAsync(Guid id, params string[] states)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         JsonElement build = default;
-        while (DateTime.UtcNow < deadline)
-        {
-            build = await GetBuildAsync(id);
-            if (states.Contains(build.GetProperty("state").GetString()))
+        await Eventually.HoldsAsync(async () =>
             {
-                return build;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail($"build {id} did not reach {string.Join("/", states)}; last seen: {build}\n{Logs()}");
+                build = await GetBuildAsync(id);
+                return states.Contains(build.GetProperty("state").GetString());
+            },
+            $"build {id} reaches {string.Join("/", states)}", TimeSpan.FromMinutes(2), () => $"last seen: {build}\n{Logs()}");
         return build;
     }
 

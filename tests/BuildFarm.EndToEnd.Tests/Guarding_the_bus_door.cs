@@ -135,33 +135,16 @@ public sealed class Guarding_the_bus_door(SlowMockFarm farm) : IClassFixture<Slo
     /// <summary>Waits until <paramref name="queue"/> holds at least <paramref name="count"/> messages (the broker's figures lag a few seconds).</summary>
     private async Task WaitForMessagesAsync(string queue, long count)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
         IReadOnlyList<(string Name, long Messages)> queues = [];
-        while (DateTime.UtcNow < deadline)
-        {
-            queues = await TestServers.QueuesAsync(farm.VirtualHost);
-            if (queues.Any(q => q.Name == queue && q.Messages >= count))
-            {
-                return;
-            }
-            await Task.Delay(500);
-        }
-        Assert.Fail($"{queue} did not hold {count} messages: {string.Join(", ", queues)}\n{farm.Logs()}");
+        await Eventually.HoldsAsync(async () => (queues = await TestServers.QueuesAsync(farm.VirtualHost)).Any(q => q.Name == queue && q.Messages >= count),
+            $"{queue} holds {count} messages", details: () => $"queues: {string.Join(", ", queues)}\n{farm.Logs()}");
     }
 
     private async Task<JsonElement> WaitForBuildAsync(Guid id)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            var response = await farm.Http.GetAsync($"/api/v1/builds/{id}");
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail($"build {id} was not recorded\n{farm.Logs()}");
-        return default;
+        HttpResponseMessage? found = null;
+        await Eventually.HoldsAsync(async () => (found = await farm.Http.GetAsync($"/api/v1/builds/{id}")).StatusCode == HttpStatusCode.OK,
+            $"build {id} is recorded", TimeSpan.FromSeconds(60), farm.Logs);
+        return JsonDocument.Parse(await found!.Content.ReadAsStringAsync()).RootElement.Clone();
     }
 }

@@ -28,10 +28,8 @@ public sealed class Riding_out_a_database_outage(DatabaseOutageFarm farm) : ICla
         Assert.Equal(1, build.GetProperty("attempt").GetInt32());
         // The log batches waited in Submission's queue too, retried on their own schedule: they arrive, all of them.
         var log = "";
-        for (var deadline = DateTime.UtcNow.AddSeconds(90); !log.Contains("Child return code was: 0", StringComparison.Ordinal) && DateTime.UtcNow < deadline; await Task.Delay(250))
-        {
-            log = await farm.Http.GetStringAsync($"/api/v1/builds/{id}/logs?stream=build");
-        }
+        await Eventually.HoldsAsync(async () => (log = await farm.Http.GetStringAsync($"/api/v1/builds/{id}/logs?stream=build")).Contains("Child return code was: 0", StringComparison.Ordinal),
+            "the whole build log arrived", TimeSpan.FromSeconds(90), () => $"log so far:\n{log}\n{farm.Logs()}");
         Assert.Contains("Wrote:", log, StringComparison.Ordinal);
         Assert.Contains("Child return code was: 0", log, StringComparison.Ordinal);
         var errors = (await TestServers.QueuesAsync(farm.VirtualHost)).Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal)).ToList();

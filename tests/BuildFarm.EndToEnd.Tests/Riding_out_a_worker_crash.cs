@@ -37,15 +37,9 @@ public sealed class Riding_out_a_worker_crash(WorkerCrashFarm farm) : IClassFixt
 
     private async Task<int> WrittenPidAsync(string kind)
     {
-        for (var i = 0; i < 300; i++)
-        {
-            if (Directory.GetFiles(farm.PidDirectory, kind + ".*") is [var file, ..])
-            {
-                return int.Parse(Path.GetExtension(file)[1..], System.Globalization.CultureInfo.InvariantCulture);
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the stand-in mock wrote no {kind} pid");
+        string[] files = [];
+        await Eventually.HoldsAsync(() => (files = Directory.GetFiles(farm.PidDirectory, kind + ".*")).Length > 0, $"the stand-in mock wrote a {kind} pid");
+        return int.Parse(Path.GetExtension(files[0])[1..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Whether a process lives (a zombie counts as dead).</summary>
@@ -77,15 +71,10 @@ public sealed class Riding_out_a_broker_outage_on_the_worker(WorkerBusOutageFarm
         await farm.WaitForStateAsync(id, "Building");
 
         farm.WorkerBus.Cut();
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
         // The Worker removes the attempt's record once the build ended and it cleaned up after it.
         var record = Path.Combine(farm.Temp, "state", farm.ServerId, "attempts", $"{id:N}-1.json");
         Assert.True(File.Exists(record));
-        while (File.Exists(record))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the build did not end on the Worker\n{farm.Logs()}");
-            await Task.Delay(100);
-        }
+        await Eventually.HoldsAsync(() => !File.Exists(record), "the build ended on the Worker", TimeSpan.FromMinutes(1), farm.Logs);
         Assert.Equal("Building", (await farm.GetBuildAsync(id)).GetProperty("state").GetString());
         farm.WorkerBus.Restore();
 

@@ -1,6 +1,7 @@
 using BuildFarm.Persistence.Outbox;
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -28,7 +29,7 @@ public sealed class A_message_the_relay_cannot_send : ServersFixture
         {
             var other = await WriteAsync(host, $"other {i}", NewId.NextGuid());
             others.Add(other);
-            await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == other.AnnouncementId), $"other message {i} was relayed");
+            await Eventually.HoldsAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == other.AnnouncementId), $"other message {i} was relayed");
         }
 
         // The failing row was tried, and held back from the time it failed (not only retried at the relay's pace).
@@ -39,7 +40,7 @@ public sealed class A_message_the_relay_cannot_send : ServersFixture
 
         // Once the row can be sent, it goes, and then the one behind it.
         await Execute("UPDATE outbox_message SET content_type = substr(content_type, 12), available_at = now() WHERE body LIKE '%\"poison\"%'");
-        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == behind.AnnouncementId), "the source went on");
+        await Eventually.HoldsAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == behind.AnnouncementId), "the source went on");
         var order = recorder.Messages<Announcement>().Select(m => m.AnnouncementId).Where(id => id == poison.AnnouncementId || id == behind.AnnouncementId).ToList();
         Assert.Equal([poison.AnnouncementId, behind.AnnouncementId], order);
         await host.StopAsync();

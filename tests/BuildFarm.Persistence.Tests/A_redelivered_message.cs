@@ -1,5 +1,6 @@
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,7 +17,7 @@ public sealed class A_redelivered_message : ServersFixture
         var bus = host.Services.GetRequiredService<IBus>();
         var counterId = NewId.NextGuid();
         await bus.Publish(new StartCounter(counterId));
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterStarted>().Any(), "the counter started");
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterStarted>().Any(), "the counter started");
         var receivedBefore = recorder.ReceivedOn(TestHost.SagaQueue);
 
         var duplicated = new Increment(counterId, NewId.NextGuid());
@@ -26,9 +27,9 @@ public sealed class A_redelivered_message : ServersFixture
             await bus.Publish(duplicated, context => context.MessageId = messageId);
         }
         await bus.Publish(new Increment(counterId, NewId.NextGuid()));
-        await TestHost.EventuallyAsync(() => recorder.ReceivedOn(TestHost.SagaQueue) == receivedBefore + 4, "all four deliveries were processed");
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterIncremented>().Count >= 2, "the increments' events arrived");
-        await TestHost.EventuallyAsync(() => TestHost.ScalarAsync(Postgres,
+        await Eventually.HoldsAsync(() => recorder.ReceivedOn(TestHost.SagaQueue) == receivedBefore + 4, "all four deliveries were processed");
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterIncremented>().Count >= 2, "the increments' events arrived");
+        await Eventually.HoldsAsync(() => TestHost.ScalarAsync(Postgres,
             "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL").ContinueWith(t => t.Result == 0), "the outbox drained");
 
         var saga = await host.Services.GetRequiredService<ILoadSagaRepository<CounterState>>().Load(counterId);

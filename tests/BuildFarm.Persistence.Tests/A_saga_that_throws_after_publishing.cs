@@ -1,5 +1,6 @@
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,13 +17,13 @@ public sealed class A_saga_that_throws_after_publishing : ServersFixture
         var bus = host.Services.GetRequiredService<IBus>();
         var counterId = NewId.NextGuid();
         await bus.Publish(new StartCounter(counterId));
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterStarted>().Any(), "the counter started");
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterStarted>().Any(), "the counter started");
 
         await bus.Publish(new Explode(counterId));
-        await TestHost.EventuallyAsync(() => recorder.Faults.Any(f => f.Message is Explode), "the explosion faulted");
+        await Eventually.HoldsAsync(() => recorder.Faults.Any(f => f.Message is Explode), "the explosion faulted");
         // A later increment of the same counter: its event follows the exploded one's in the outbox order, had there been one.
         await bus.Publish(new Increment(counterId, NewId.NextGuid()));
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterIncremented>().Any(), "the later increment's event arrived");
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterIncremented>().Any(), "the later increment's event arrived");
 
         Assert.Empty(recorder.Messages<CounterExploded>());
         Assert.Equal(0, await TestHost.ScalarAsync(Postgres, "SELECT count(*) FROM outbox_message WHERE message_type LIKE '%CounterExploded%'"));

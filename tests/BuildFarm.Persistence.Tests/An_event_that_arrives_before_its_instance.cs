@@ -1,5 +1,6 @@
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,12 +21,12 @@ public sealed class An_event_that_arrives_before_its_instance : ServersFixture
         var loader = host.Services.GetRequiredService<ILoadSagaRepository<CounterState>>();
 
         await bus.Publish(early);
-        await TestHost.EventuallyAsync(() => recorder.ArrivedOn(TestHost.SagaQueue) == 1, "the early increment reached the saga");
+        await Eventually.HoldsAsync(() => recorder.ArrivedOn(TestHost.SagaQueue) == 1, "the early increment reached the saga");
         await Task.Delay(TimeSpan.FromMilliseconds(300)); // let it fail against the missing instance a few times
         Assert.Null(await loader.Load(counterId));
         Assert.Empty(recorder.Messages<CounterIncremented>());
         await bus.Publish(new StartCounter(counterId));
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterIncremented>().Any(m => m.IncrementId == early.IncrementId),
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterIncremented>().Any(m => m.IncrementId == early.IncrementId),
             "the early increment was applied");
 
         var saga = await loader.Load(counterId);

@@ -1,5 +1,6 @@
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -21,13 +22,13 @@ public sealed class Concurrent_increments_for_one_instance : ServersFixture
         var counterId = NewId.NextGuid();
 
         await bus.Publish(new StartCounter(counterId));
-        await TestHost.EventuallyAsync(() => recorder.Messages<CounterStarted>().Any(m => m.CounterId == counterId), "the counter started");
+        await Eventually.HoldsAsync(() => recorder.Messages<CounterStarted>().Any(m => m.CounterId == counterId), "the counter started");
         var incrementIds = Enumerable.Range(0, Increments).Select(_ => NewId.NextGuid()).ToList();
         await Task.WhenAll(incrementIds.Select(id => bus.Publish(new Increment(counterId, id))));
-        await TestHost.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => recorder.Messages<CounterIncremented>().Count(m => m.CounterId == counterId) >= Increments,
             $"{Increments} CounterIncremented events arrived");
-        await TestHost.EventuallyAsync(() => TestHost.ScalarAsync(Postgres,
+        await Eventually.HoldsAsync(() => TestHost.ScalarAsync(Postgres,
             "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL").ContinueWith(t => t.Result == 0), "the outbox drained");
 
         var saga = await host.Services.GetRequiredService<ILoadSagaRepository<CounterState>>().Load(counterId);

@@ -1,6 +1,7 @@
 using BuildFarm.Persistence.Outbox;
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -54,8 +55,8 @@ public sealed class Messages_written_while_the_bus_is_down : ServersFixture
         Assert.Equal(10, await TestHost.ScalarAsync(Postgres, "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL"));
 
         await host.StartAsync();
-        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Count >= 10, "the ten announcements arrived");
-        await TestHost.EventuallyAsync(() => TestHost.ScalarAsync(Postgres,
+        await Eventually.HoldsAsync(() => recorder.Messages<Announcement>().Count >= 10, "the ten announcements arrived");
+        await Eventually.HoldsAsync(() => TestHost.ScalarAsync(Postgres,
             "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL").ContinueWith(t => t.Result == 0), "the outbox drained");
 
         var received = recorder.All.Where(r => r.Message is Announcement).ToList();

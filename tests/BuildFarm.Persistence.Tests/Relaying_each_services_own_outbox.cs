@@ -1,6 +1,7 @@
 using BuildFarm.Persistence.Outbox;
 using BuildFarm.Persistence.Tests.Counter;
 using BuildFarm.Persistence.Tests.Infrastructure;
+using BuildFarm.Testing;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,15 +23,15 @@ public sealed class Relaying_each_services_own_outbox : ServersFixture
 
         await settings.StartAsync();
         // The scheduler's row is older: a relay that took any pending row would have claimed it first, in the same pass.
-        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromSettings.AnnouncementId), "the settings row was relayed");
+        await Eventually.HoldsAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromSettings.AnnouncementId), "the settings row was relayed");
         Assert.Equal(1, await TestHost.ScalarAsync(Postgres,
             "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL AND owner = 'scheduler'"));
         Assert.DoesNotContain(recorder.Messages<Announcement>(), m => m.AnnouncementId == fromScheduler.AnnouncementId);
 
         await scheduler.StartAsync();
-        await TestHost.EventuallyAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromScheduler.AnnouncementId), "the scheduler row was relayed by the scheduler");
+        await Eventually.HoldsAsync(() => recorder.Messages<Announcement>().Any(m => m.AnnouncementId == fromScheduler.AnnouncementId), "the scheduler row was relayed by the scheduler");
         // A row is marked delivered only after the broker confirmed it, so the consumer can see it a moment earlier.
-        await TestHost.EventuallyAsync(() => TestHost.ScalarAsync(Postgres,
+        await Eventually.HoldsAsync(() => TestHost.ScalarAsync(Postgres,
             "SELECT count(*) FROM outbox_message WHERE delivered_at IS NULL").ContinueWith(t => t.Result == 0), "the outbox drained");
         await settings.StopAsync();
         await scheduler.StopAsync();

@@ -1,5 +1,6 @@
 using BuildFarm.Contracts;
 using BuildFarm.Scheduler.Consumers;
+using BuildFarm.Testing;
 using MassTransit;
 
 namespace BuildFarm.Scheduler.Tests;
@@ -25,7 +26,7 @@ public sealed class Hearing_from_build_servers
         {
             var id = NewId.NextGuid();
             await farm.Harness.Bus.Publish(heartbeat, c => c.MessageId = id);
-            await SagaHarness.WaitUntilAsync(() => farm.Harness.Consumed.Select<BuildServerHeartbeat>(c => c.Context.MessageId == id).Any(), what);
+            await Eventually.HoldsAsync(() => farm.Harness.Consumed.Select<BuildServerHeartbeat>(c => c.Context.MessageId == id).Any(), what);
             // The consumer pokes after its commit, before the harness records the message as consumed.
             woke.Add((what, await farm.Signal.WaitAsync(TimeSpan.Zero, CancellationToken.None)));
         }

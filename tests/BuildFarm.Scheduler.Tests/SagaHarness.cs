@@ -4,6 +4,7 @@ using BuildFarm.Scheduler;
 using BuildFarm.Scheduler.StateMachines;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.ServiceDefaults.Bus;
+using BuildFarm.Testing;
 using FluentValidation;
 using MassTransit;
 using MassTransit.Testing;
@@ -76,21 +77,9 @@ public sealed class SagaHarness : IAsyncDisposable
     {
         var messageId = NewId.NextGuid();
         await Harness.Bus.Publish(message, c => c.MessageId = messageId);
-        await WaitUntilAsync(() => Saga.Consumed.Select<T>(c => c.Context.MessageId == messageId).Any(), $"the saga consumed {typeof(T).Name}");
-    }
-
-    /// <summary>
-    /// Waits for a condition by looking again every few milliseconds, up to a generous limit. (The harness's own
-    /// Any() gives up at once after an inactivity period, which a loaded 2-core machine reaches between steps.)
-    /// </summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
-            await Task.Delay(10);
-        }
+        // Polled rather than the harness's own Any(), which gives up at once after an inactivity period that a loaded
+        // 2-core machine reaches between steps.
+        await Eventually.HoldsAsync(() => Saga.Consumed.Select<T>(c => c.Context.MessageId == messageId).Any(), $"the saga consumed {typeof(T).Name}");
     }
 
     public BuildState? Instance(Guid id) => Saga.Sagas.Contains(id);

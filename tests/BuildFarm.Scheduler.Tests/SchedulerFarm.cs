@@ -234,16 +234,10 @@ public sealed class SchedulerFarm : IAsyncDisposable
 
     public Task<long> ServersOnlineAsync() => ScalarAsync("SELECT count(*) FROM build_server WHERE online");
 
-    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline,
-                $"timed out waiting until {what}\n" + string.Join("\n", schedulers.Select(s => $"--- {s.Name} {s.Pid}:\n{s.Tail}")));
-            await Task.Delay(100);
-        }
-    }
+    /// <summary><see cref="Eventually.HoldsAsync(Func{Task{bool}}, string, TimeSpan?, Func{string}?)"/> with this farm's patience, and the Schedulers' last log lines when it times out.</summary>
+    public Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 90) =>
+        Eventually.HoldsAsync(condition, what, TimeSpan.FromSeconds(seconds),
+            () => string.Join("\n", schedulers.Select(s => $"--- {s.Name} {s.Pid}:\n{s.Tail}")));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Semaphore.Tests;
 
 public sealed class A_lease_held_longer_than_its_ttl
@@ -30,7 +32,7 @@ public sealed class A_lease_held_longer_than_its_ttl
         await scope.Database.SortedSetRemoveAsync(keys[1], "vanishing");
         await scope.Database.HashDeleteAsync(keys[2], "vanishing");
 
-        await SemaphoreScope.FiredAsync(lease.Lost);
+        await Eventually.FiresAsync(lease.Lost);
         Assert.Empty(await scope.Admin.GetHoldersAsync());
     }
 }

@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Semaphore.Tests;
 
 /// <summary>Redis killed with SIGKILL and started again as ./farm starts it, with its files or without them.</summary>
@@ -22,7 +24,8 @@ public sealed class A_redis_restarted
         object? limit = await settings.GetLimitAsync();
         Assert.Equal(3, limit);
         // Renewed past the ttl it had when Redis was killed: the lease held throughout.
-        await WaitUntilAsync(async () => (await settings.GetHoldersAsync()).Single().LeaseExpiresAt > holders[0].LeaseExpiresAt);
+        await Eventually.HoldsAsync(async () => (await settings.GetHoldersAsync()).Single().LeaseExpiresAt > holders[0].LeaseExpiresAt,
+            "the lease is renewed past its ttl at the kill");
         Assert.False(lease.Lost.IsCancellationRequested);
     }
 
@@ -59,17 +62,17 @@ public sealed class A_redis_restarted
         var lease = await worker.AcquireAsync(SemaphoreScope.Request("running"), CancellationToken.None);
         var lostToken = lease.FencingToken;
         var waiting = other.AcquireAsync(SemaphoreScope.Request("waiting"), CancellationToken.None);
-        await WaitUntilAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "waiting"));
+        await Eventually.HoldsAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "waiting"), "waiting waits");
 
         await redis.KillAndStartAsync(loseData: true);
         await FarmRedis.WhenReachableAsync(async () => { await settings.SetLimitAsync(1); return true; }); // as Settings does
 
-        await WaitUntilAsync(async () => (await settings.GetHoldersAsync()).Any(h => h.HolderId == "running"));
+        await Eventually.HoldsAsync(async () => (await settings.GetHoldersAsync()).Any(h => h.HolderId == "running"), "the running lease holds its slot again");
         var holder = Assert.Single(await settings.GetHoldersAsync());
         Assert.Equal(("running", lease.FencingToken), (holder.HolderId, holder.FencingToken));
         Assert.True(lease.FencingToken > lostToken, $"{lease.FencingToken} after {lostToken}");
         Assert.False(lease.Lost.IsCancellationRequested);
-        await WaitUntilAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "waiting"));
+        await Eventually.HoldsAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "waiting"), "waiting waits");
         Assert.False(waiting.IsCompleted);
 
         await lease.DisposeAsync();
@@ -78,7 +81,7 @@ public sealed class A_redis_restarted
 
         // An admin's release after the reset is still a real loss.
         Assert.True(await settings.ForceReleaseAsync("waiting"));
-        await SemaphoreScope.FiredAsync(next.Lost);
+        await Eventually.FiresAsync(next.Lost, "the force-released lease is lost");
     }
 
     [Fact]
@@ -96,9 +99,9 @@ public sealed class A_redis_restarted
         // A Worker started after the restart asks first for two slots; then Settings sets the limit again.
         var fresh = await redis.AddInstanceAsync(o => (o.LeaseTtl, o.WaiterTtl) = (ShortTtl, ShortTtl));
         var first = fresh.AcquireAsync(SemaphoreScope.Request("new-1"), CancellationToken.None);
-        await WaitUntilAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "new-1"));
+        await Eventually.HoldsAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "new-1"), "new-1 waits");
         var second = fresh.AcquireAsync(SemaphoreScope.Request("new-2"), CancellationToken.None);
-        await WaitUntilAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "new-2"));
+        await Eventually.HoldsAsync(async () => (await settings.GetWaitersAsync()).Any(w => w.HolderId == "new-2"), "new-2 waits");
         await settings.SetLimitAsync(2);
 
         await using var granted = await first.WaitAsync(SemaphoreScope.Patience);
@@ -119,20 +122,12 @@ public sealed class A_redis_restarted
 
         await redis.KillAndStartAsync(loseData: true);
 
-        await WaitUntilAsync(async () => (await FarmRedis.WhenReachableAsync(admin.GetWaitersAsync)).Any(w => w.HolderId == "running"));
+        await Eventually.HoldsAsync(async () => (await FarmRedis.WhenReachableAsync(admin.GetWaitersAsync)).Any(w => w.HolderId == "running"),
+            "the running lease waits for a slot");
         Assert.False(lease.Lost.IsCancellationRequested);
         Assert.Empty(await admin.GetHoldersAsync());
-        await SemaphoreScope.FiredAsync(lease.Lost);
+        await Eventually.FiresAsync(lease.Lost, "the lease is lost");
         await lease.DisposeAsync();
-        await WaitUntilAsync(async () => (await admin.GetWaitersAsync()).Count == 0);
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var giveUp = new CancellationTokenSource(SemaphoreScope.Patience);
-        while (!await condition())
-        {
-            await Task.Delay(20, giveUp.Token);
-        }
+        await Eventually.HoldsAsync(async () => (await admin.GetWaitersAsync()).Count == 0, "no one waits");
     }
 }

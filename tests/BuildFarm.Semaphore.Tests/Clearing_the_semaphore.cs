@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Semaphore.Tests;
 
 public sealed class Clearing_the_semaphore
@@ -16,8 +18,8 @@ public sealed class Clearing_the_semaphore
 
         await scope.Admin.ClearAsync();
 
-        await SemaphoreScope.FiredAsync(first.Lost);
-        await SemaphoreScope.FiredAsync(second.Lost);
+        await Eventually.FiresAsync(first.Lost);
+        await Eventually.FiresAsync(second.Lost);
         Assert.Equal("waiter-a", (await Assert.ThrowsAsync<SlotWaiterRemovedException>(() => waitingA.WaitAsync(SemaphoreScope.Patience))).HolderId);
         Assert.Equal("waiter-b", (await Assert.ThrowsAsync<SlotWaiterRemovedException>(() => waitingB.WaitAsync(SemaphoreScope.Patience))).HolderId);
         Assert.Empty(await scope.Admin.GetHoldersAsync());

@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Semaphore.Tests;
 
 public sealed class Force_releasing_a_holder
@@ -14,7 +16,7 @@ public sealed class Force_releasing_a_holder
 
         Assert.True(await scope.Admin.ForceReleaseAsync("victim"));
 
-        await SemaphoreScope.FiredAsync(victim.Lost);
+        await Eventually.FiresAsync(victim.Lost);
         await using var lease = await waiting.WaitAsync(SemaphoreScope.Patience);
         await victim.DisposeAsync();
         Assert.Equal("next", Assert.Single(await scope.Admin.GetHoldersAsync()).HolderId);

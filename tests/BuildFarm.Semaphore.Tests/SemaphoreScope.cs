@@ -23,7 +23,7 @@ internal sealed class SemaphoreScope : IAsyncDisposable
 
     public IDatabase Database => _instances[0].Redis.GetDatabase();
 
-    public static TimeSpan Patience { get; } = TimeSpan.FromSeconds(30);
+    public static TimeSpan Patience => Eventually.Patience;
 
     public static async Task<SemaphoreScope> CreateAsync(int limit)
     {
@@ -48,22 +48,8 @@ internal sealed class SemaphoreScope : IAsyncDisposable
         new(holderId, "worker-" + holderId, priority, waitTimeout ?? Patience);
 
     /// <summary>Waits (bounded) until <paramref name="holderId"/> is in the queue.</summary>
-    public async Task WaitUntilQueuedAsync(string holderId)
-    {
-        using var giveUp = new CancellationTokenSource(Patience);
-        while (!(await Admin.GetWaitersAsync()).Any(w => w.HolderId == holderId))
-        {
-            await Task.Delay(5, giveUp.Token);
-        }
-    }
-
-    /// <summary>Completes when <paramref name="token"/> fires; fails the test if it does not within the patience.</summary>
-    public static async Task FiredAsync(CancellationToken token)
-    {
-        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var registration = token.Register(() => fired.TrySetResult());
-        await fired.Task.WaitAsync(Patience);
-    }
+    public Task WaitUntilQueuedAsync(string holderId) =>
+        Eventually.HoldsAsync(async () => (await Admin.GetWaitersAsync()).Any(w => w.HolderId == holderId), $"{holderId} is queued");
 
     public async ValueTask DisposeAsync()
     {

@@ -40,7 +40,7 @@ public sealed class Semaphore_metrics
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.grant_wait.count"));
 
             await admin.ForceReleaseAsync("measured");
-            await SemaphoreScope.FiredAsync(lease.Lost);
+            await Eventually.FiresAsync(lease.Lost);
             await lease.DisposeAsync();
 
             Assert.Equal(1, totals.GetValueOrDefault("buildfarm.semaphore.leases_lost"));

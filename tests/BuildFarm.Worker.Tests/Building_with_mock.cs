@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BuildFarm.Testing;
 using BuildFarm.Worker.Builds;
 
 namespace BuildFarm.Worker.Tests;
@@ -114,15 +115,11 @@ public sealed class Building_with_mock : IAsyncLifetime
         }
     }
 
-    private async Task WaitForLockAsync(DispatchBuild request)
+    private Task WaitForLockAsync(DispatchBuild request)
     {
         // The holder has the root once it wrote its result files.
         var root = Path.Combine(_worker.MockRoots, $"{TestWorker.MockConfig}-build-{request.BuildId:D}-1", "root", "builddir");
-        for (var i = 0; i < 100 && !Directory.Exists(root); i++)
-        {
-            await Task.Delay(100);
-        }
-        Assert.True(Directory.Exists(root));
+        return Eventually.HoldsAsync(() => Directory.Exists(root), $"the first mock holds its root ({root})", TimeSpan.FromSeconds(10));
     }
 
     public async Task DisposeAsync()

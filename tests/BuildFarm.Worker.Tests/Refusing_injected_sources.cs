@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Worker.Tests;
 
 public sealed class Refusing_injected_sources : IAsyncLifetime

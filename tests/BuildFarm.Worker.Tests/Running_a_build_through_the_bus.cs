@@ -101,10 +101,7 @@ public sealed class Running_a_build_through_the_bus : IAsyncLifetime
             Revision = 3,
             ChangedAt = DateTimeOffset.UtcNow,
         });
-        for (var i = 0; i < 100 && settings.MaxBuildMinutes != 7; i++)
-        {
-            await Task.Delay(100);
-        }
+        await Eventually.HoldsAsync(() => settings.MaxBuildMinutes == 7, "the change reached the Worker's settings", TimeSpan.FromSeconds(10));
 
         Assert.Equal(7, settings.MaxBuildMinutes);
         Assert.Equal(TimeSpan.FromSeconds(42), settings.SlotWaitTimeout);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using BuildFarm.Testing;
 using BuildFarm.Worker.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -7,6 +8,9 @@ namespace BuildFarm.Worker.Tests;
 /// <summary>The Worker's durable spool for results and log batches, on a real directory, with a broker played by the test.</summary>
 public sealed class Spooling_results_and_logs : IDisposable
 {
+    // The spool pauses up to 5 s between refused sends, and a send may take 30 s: twice the usual patience.
+    private static readonly TimeSpan Patience = 2 * Eventually.Patience;
+
     private readonly TempDirectory _directory = new("bfspool");
     private readonly Guid _buildId = Guid.NewGuid();
 
@@ -28,12 +32,12 @@ public sealed class Spooling_results_and_logs : IDisposable
         {
             await spool.AppendAsync(message, CancellationToken.None);
         }
-        await WaitUntilAsync(() => broker.Refused >= 3);
+        await Eventually.HoldsAsync(() => broker.Refused >= 3, "the broker refused three sends", Patience);
         Assert.Empty(broker.Taken);
         Assert.Equal(written.Count, spool.Pending);
 
         broker.Refusing = false;
-        await WaitUntilAsync(() => spool.Pending == 0);
+        await Eventually.HoldsAsync(() => spool.Pending == 0, "the spool is empty", Patience);
         await spool.StopAsync(CancellationToken.None);
 
         Assert.Equal(written.Select(Json), broker.Taken.Select(t => Json(t.Message)));
@@ -53,7 +57,7 @@ public sealed class Spooling_results_and_logs : IDisposable
             {
                 await earlier.AppendAsync(message, CancellationToken.None);
             }
-            await WaitUntilAsync(() => refusing.Refused >= 1);
+            await Eventually.HoldsAsync(() => refusing.Refused >= 1, "the broker refused a send", Patience);
             await earlier.StopAsync(new CancellationToken(canceled: true));
         }
         // A write the earlier Worker did not finish is not a message.
@@ -65,7 +69,7 @@ public sealed class Spooling_results_and_logs : IDisposable
         await later.Recovered.WaitAsync(TimeSpan.FromSeconds(30));
         var more = Batch(3);
         await later.AppendAsync(more, CancellationToken.None);
-        await WaitUntilAsync(() => later.Pending == 0);
+        await Eventually.HoldsAsync(() => later.Pending == 0, "the later spool is empty", Patience);
         await later.StopAsync(CancellationToken.None);
 
         Assert.Equal(written.Append(more).Select(Json), broker.Taken.Select(t => Json(t.Message)));
@@ -80,13 +84,13 @@ public sealed class Spooling_results_and_logs : IDisposable
         using var spool = new EventSpool(SpoolDirectory, 1L << 30, broker.SendAsync, NullLogger.Instance);
         await spool.StartAsync(CancellationToken.None);
         await spool.AppendAsync(Finished(), CancellationToken.None);
-        await WaitUntilAsync(() => broker.Tried.Count >= 1);
+        await Eventually.HoldsAsync(() => broker.Tried.Count >= 1, "the spool tried a send", Patience);
 
         Assert.Equal(1, spool.Pending);
         Assert.Single(Directory.GetFiles(SpoolDirectory, "*.json"));
 
         broker.Holding = false;
-        await WaitUntilAsync(() => spool.Pending == 0);
+        await Eventually.HoldsAsync(() => spool.Pending == 0, "the spool is empty", Patience);
         await spool.StopAsync(CancellationToken.None);
         Assert.Empty(Directory.GetFiles(SpoolDirectory, "*.json"));
         Assert.Single(broker.Taken);
@@ -109,7 +113,7 @@ public sealed class Spooling_results_and_logs : IDisposable
         Assert.False(held.IsCompleted);
         broker.Refusing = false;
         await held.WaitAsync(TimeSpan.FromSeconds(60));
-        await WaitUntilAsync(() => spool.Pending == 0);
+        await Eventually.HoldsAsync(() => spool.Pending == 0, "the spool is empty", Patience);
         await spool.StopAsync(CancellationToken.None);
         Assert.Equal(sequence + 1, broker.Taken.Count);
     }
@@ -128,16 +132,6 @@ public sealed class Spooling_results_and_logs : IDisposable
     };
 
     private static string Json(object message) => System.Text.Json.JsonSerializer.Serialize(message, message.GetType());
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "timed out");
-            await Task.Delay(20);
-        }
-    }
 
     public void Dispose() => _directory.Dispose();
 

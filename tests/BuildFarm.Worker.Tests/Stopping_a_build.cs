@@ -1,3 +1,4 @@
+using BuildFarm.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BuildFarm.Worker.Tests;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using BuildFarm.Domain.Artifacts;
+using BuildFarm.Testing;
 
 namespace BuildFarm.Worker.Tests;
 

@@ -4,7 +4,7 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace BuildFarm.ServiceDefaults.Auth;
 
-/// <summary>Mints farm tokens exactly as <c>./farm token</c> does (HS256; sub, name, role, iss, aud, iat, nbf, exp).</summary>
+/// <summary>The farm's one token minter (HS256; sub, name, role, iss, aud, iat, nbf, exp): <c>./farm token</c> (tools/FarmToken) and the tests mint with it.</summary>
 public static class FarmTokens
 {
     public static string Create(string signingKey, string user, string role, TimeSpan lifetime) =>

@@ -71,22 +71,6 @@ public static class TestHost
         await PostgresMigrator.ApplyAsync(dataSource, typeof(CounterState).Assembly, CancellationToken.None);
     }
 
-    /// <summary>Waits (up to 30 s) until the condition holds; fails the test with <paramref name="what"/> otherwise.</summary>
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
-            await Task.Delay(50);
-        }
-    }
-
-    public static Task EventuallyAsync(Func<bool> condition, string what) => EventuallyAsync(() => Task.FromResult(condition()), what);
-
     public static async Task<long> ScalarAsync(string postgres, string sql, params object[] parameters)
     {
         await using var connection = new NpgsqlConnection(postgres);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BuildFarm.Testing;
 
 namespace BuildFarm.Worker.Tests.Support;
 

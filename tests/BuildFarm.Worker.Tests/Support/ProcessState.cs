@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Worker.Tests.Support;
 
 /// <summary>Whether a process still lives (a zombie waiting for its reaper counts as dead).</summary>
@@ -23,14 +25,7 @@ public static class ProcessState
 
     public static async Task<int> WaitForAsync(string directory, string kind)
     {
-        for (var i = 0; i < 300; i++)
-        {
-            if (Written(directory, kind) is [var pid, ..])
-            {
-                return pid;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the stand-in mock wrote no {kind} pid into {directory}");
+        await Eventually.HoldsAsync(() => Written(directory, kind).Count > 0, $"the stand-in mock wrote a {kind} pid into {directory}");
+        return Written(directory, kind)[0];
     }
 }

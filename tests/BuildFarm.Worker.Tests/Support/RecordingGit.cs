@@ -1,3 +1,5 @@
+using BuildFarm.Testing;
+
 namespace BuildFarm.Worker.Tests.Support;
 
 /// <summary>A git that records each invocation's arguments (one line each) and then runs the real git.</summary>

@@ -1,4 +1,5 @@
 using BuildFarm.Semaphore;
+using BuildFarm.Testing;
 using BuildFarm.Worker.Builds;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

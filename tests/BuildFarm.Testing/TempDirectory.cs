@@ -1,9 +1,9 @@
-namespace BuildFarm.Worker.Tests.Support;
+namespace BuildFarm.Testing;
 
-/// <summary>A directory removed when the test ends.</summary>
+/// <summary>A new directory under the system's temporary folder (<c>PREFIX-GUID</c>), removed with what it holds when disposed.</summary>
 public sealed class TempDirectory : IDisposable
 {
-    public TempDirectory(string prefix = "bfw")
+    public TempDirectory(string prefix)
     {
         Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
@@ -11,6 +11,7 @@ public sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The subdirectory <paramref name="name"/>, created if missing.</summary>
     public string Sub(string name)
     {
         var path = System.IO.Path.Combine(Path, name);
@@ -26,7 +27,7 @@ public sealed class TempDirectory : IDisposable
         }
         catch (IOException)
         {
-            // best effort
+            // Best effort: a file still open (or a mount) must not fail the test that is cleaning up.
         }
     }
 }
