@@ -16,6 +16,10 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// <see cref="Placement"/>, and record each placement and its <see cref="AssignBuild"/> in one transaction.
 /// A pass reads the queue only when a slot is free, only as far as the free slots ask, and stops as soon as no
 /// server can take another build: with 100,000 queued and a full farm it costs what it costs with none.
+/// In the automatic limit mode the limit in force (Settings puts it in Redis) is the builds running plus the free slots
+/// of servers below the utilisation threshold, within the configured bounds; a pass never places more than those free
+/// slots, so bounding it by maxConcurrentBuilds keeps it within that limit too (but for the seconds the limit takes to
+/// follow a change: a build placed meanwhile waits at the Worker for a farm-wide slot).
 /// </summary>
 public sealed class Dispatcher(
     IServiceScopeFactory scopes,
