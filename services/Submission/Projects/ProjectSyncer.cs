@@ -19,7 +19,7 @@ namespace BuildFarm.Submission.Projects;
 public sealed partial class ProjectSyncer(
     NpgsqlDataSource dataSource,
     ProjectStore projects,
-    BuildStore builds,
+    BuildSubmissions submissions,
     GitRemote git,
     IValidator<BuildRequested> rules,
     IServiceScopeFactory scopes,
@@ -66,7 +66,7 @@ public sealed partial class ProjectSyncer(
         await using (var scope = scopes.CreateAsyncScope())
         {
             var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
-            (buildId, created) = await builds.SubmitAsync(outbox, request, project.IdempotencyKey(commit), ct);
+            (buildId, created) = await submissions.SubmitAsync(outbox, request, project.IdempotencyKey(commit), ct);
         }
         await projects.RecordSubmittedAsync(project.Id, now, commit, buildId, ct);
         LogSubmitted(project.Name, project.Branch, commit, buildId, created);
