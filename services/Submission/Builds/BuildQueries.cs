@@ -29,13 +29,7 @@ public sealed class BuildQueries(NpgsqlDataSource dataSource)
                r.request, r.rejected_reason, c.cleaned_at
         """;
 
-    /// <summary>Every build, for listing and filtering.</summary>
-    private const string AllBuilds = Columns + """
-          FROM build_view v FULL OUTER JOIN build_request r ON r.build_id = v.build_id
-          LEFT JOIN build_cleanup c ON c.build_id = COALESCE(v.build_id, r.build_id)
-        """;
-
-    /// <summary>One build ($1), looked up by its keys: a filter on the full join above would read both tables whole.</summary>
+    /// <summary>One build ($1), looked up by its keys (a full join filtered afterwards would read both tables whole).</summary>
     private const string OneBuild = Columns + """
           FROM (SELECT $1::uuid AS id) k
           LEFT JOIN build_view v ON v.build_id = k.id
@@ -52,34 +46,58 @@ public sealed class BuildQueries(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
-    /// <summary>One page of builds, newest first, and the cursor of the next page (null on the last).</summary>
+    /// <summary>
+    /// Builds the Scheduler took up, from its read model, with the columns <see cref="Read"/> takes. Every filter of
+    /// <see cref="ListAsync"/> is an equality on a typed column of build_view (the Scheduler indexes each one with
+    /// (submitted_at DESC, id DESC): 0006_build_columns.sql, 0008_listing_indexes.sql), so a page is one index range scan.
+    /// </summary>
+    private const string TakenUp = """
+        SELECT v.build_id AS id, v.state, v.submitted_at, v.architecture, v.server_id AS server, v.repository,
+               v.submitted_by AS submitter, v.priority, true AS taken_up, v.branch, v.commit_hash, v.spec_path, v.toolchain,
+               v.requested_server_id, v.started_at, v.finished_at, v.attempt, v.reason, v.exit_code, v.duration, v.artifacts,
+               v.history, NULL::jsonb AS request, NULL::text AS rejected_reason
+          FROM build_view v
+        """;
+
+    /// <summary>
+    /// Requests accepted here that the Scheduler has not taken up (yet), or refused. Only rows not yet marked taken up are
+    /// candidates (a partial index; <see cref="TakenUpRequests"/> marks the others), and each is checked against build_view.
+    /// </summary>
+    private const string NotTakenUp = """
+        SELECT * FROM (
+            SELECT r.build_id AS id, CASE WHEN r.rejected_reason IS NULL THEN 'Queued' ELSE 'Rejected' END AS state,
+                   r.submitted_at, r.request->>'targetArchitecture' AS architecture, NULL::text AS server,
+                   r.request->>'sourceRepository' AS repository, r.submitted_by AS submitter,
+                   lower(COALESCE(r.request->>'priority', 'normal')) AS priority, false AS taken_up, NULL::text AS branch,
+                   NULL::text AS commit_hash, NULL::text AS spec_path, NULL::text AS toolchain, NULL::text AS requested_server_id,
+                   NULL::timestamptz AS started_at, NULL::timestamptz AS finished_at, NULL::int AS attempt, NULL::text AS reason,
+                   NULL::int AS exit_code, NULL::interval AS duration, NULL::jsonb AS artifacts, NULL::jsonb AS history,
+                   r.request, r.rejected_reason
+              FROM build_request r
+             WHERE NOT r.taken_up AND NOT EXISTS (SELECT 1 FROM build_view v WHERE v.build_id = r.build_id)) p
+        """;
+
+    /// <summary>
+    /// One page of builds, newest first, and the cursor of the next page (null on the last): the newest matching builds the
+    /// Scheduler took up and the newest matching requests it has not, merged. Only the filters given are in the SQL, so
+    /// PostgreSQL plans each query for the index of its filter.
+    /// </summary>
     public async Task<(IReadOnlyList<BuildRecord> Builds, BuildCursor? Next)> ListAsync(BuildQuery q, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"""
-            SELECT * FROM ({AllBuilds}) b
-             WHERE ($1::text IS NULL OR b.state = $1)
-               AND ($2::text IS NULL OR b.architecture = $2)
-               AND ($3::text IS NULL OR b.server = $3)
-               AND ($4::text IS NULL OR b.repository = $4)
-               AND ($5::text IS NULL OR b.submitter = $5)
-               AND ($6::text IS NULL OR b.priority = $6)
-               AND ($7::timestamptz IS NULL OR b.submitted_at >= $7)
-               AND ($8::timestamptz IS NULL OR b.submitted_at < $8)
-               AND ($9::timestamptz IS NULL OR (b.submitted_at, b.id) < ($9, $10::uuid))
+        await using var command = dataSource.CreateCommand();
+        var takenUp = Filters(q, command, new("v.state", "v.architecture", "v.server_id", "v.repository", "v.submitted_by", "v.priority", "v.submitted_at", "v.build_id"));
+        var notTakenUp = Filters(q, command, new("p.state", "p.architecture", "p.server", "p.repository", "p.submitter", "p.priority", "p.submitted_at", "p.id"));
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = q.Limit + 1 });
+        var limit = "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        command.CommandText = $"""
+            SELECT b.*, c.cleaned_at FROM (
+                ({TakenUp} {takenUp} ORDER BY v.submitted_at DESC, v.build_id DESC LIMIT {limit})
+                UNION ALL
+                ({NotTakenUp} {notTakenUp} ORDER BY p.submitted_at DESC, p.id DESC LIMIT {limit})) b
+              LEFT JOIN build_cleanup c ON c.build_id = b.id
              ORDER BY b.submitted_at DESC, b.id DESC
-             LIMIT $11
-            """);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.State ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Architecture ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Server ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Repository ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Submitter ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Text, (object?)q.Priority?.ToLowerInvariant() ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.From ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.To ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.TimestampTz, (object?)q.After?.SubmittedAt ?? DBNull.Value);
-        command.Parameters.AddWithValue(NpgsqlTypes.NpgsqlDbType.Uuid, (object?)q.After?.Id ?? DBNull.Value);
-        command.Parameters.AddWithValue(q.Limit + 1);
+             LIMIT {limit}
+            """;
         var builds = new List<BuildRecord>();
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -93,6 +111,47 @@ public sealed class BuildQueries(NpgsqlDataSource dataSource)
         builds.RemoveAt(q.Limit);
         var last = builds[^1];
         return (builds, new BuildCursor(last.SubmittedAt, last.CorrelationId));
+    }
+
+    /// <summary>The column names a filter compares, in one part of the listing.</summary>
+    private sealed record FilterColumns(string State, string Architecture, string Server, string Repository, string Submitter,
+        string Priority, string SubmittedAt, string Id);
+
+    /// <summary>The WHERE clause of the filters <paramref name="q"/> sets, on <paramref name="c"/>; adds their parameters to <paramref name="command"/>.</summary>
+    private static string Filters(BuildQuery q, NpgsqlCommand command, FilterColumns c)
+    {
+        var conditions = new List<string>();
+        string Parameter<T>(T value)
+        {
+            command.Parameters.Add(new NpgsqlParameter<T> { TypedValue = value });
+            return "$" + command.Parameters.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        void Equal(string column, string? value)
+        {
+            if (value is not null)
+            {
+                conditions.Add($"{column} = {Parameter(value)}");
+            }
+        }
+        Equal(c.State, q.State);
+        Equal(c.Architecture, q.Architecture);
+        Equal(c.Server, q.Server);
+        Equal(c.Repository, q.Repository);
+        Equal(c.Submitter, q.Submitter);
+        Equal(c.Priority, q.Priority?.ToLowerInvariant());
+        if (q.From is { } from)
+        {
+            conditions.Add($"{c.SubmittedAt} >= {Parameter(from.ToUniversalTime())}");
+        }
+        if (q.To is { } to)
+        {
+            conditions.Add($"{c.SubmittedAt} < {Parameter(to.ToUniversalTime())}");
+        }
+        if (q.After is { } after)
+        {
+            conditions.Add($"({c.SubmittedAt}, {c.Id}) < ({Parameter(after.SubmittedAt.ToUniversalTime())}, {Parameter(after.Id)})");
+        }
+        return conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
     }
 
     private static BuildRecord Read(NpgsqlDataReader reader)

@@ -57,7 +57,7 @@ public sealed class BuildSubmissions(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("""
             SELECT (SELECT count(*) FROM build_view WHERE state = $1)
                  + (SELECT count(*) FROM build_request r
-                     WHERE r.rejected_reason IS NULL AND r.submitted_at > now() - interval '1 hour'
+                     WHERE NOT r.taken_up AND r.rejected_reason IS NULL AND r.submitted_at > now() - interval '1 hour'
                        AND NOT EXISTS (SELECT 1 FROM build_view v WHERE v.build_id = r.build_id))
             """);
         command.Parameters.AddWithValue(BuildStates.Queued);
