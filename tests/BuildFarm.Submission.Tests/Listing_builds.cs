@@ -53,7 +53,7 @@ public sealed class Listing_builds(SubmissionApp app)
         var waiting = await SubmitAsync();
         var refused = await SubmitAsync();
         await app.Services.GetRequiredService<BuildRejections>().RecordRejectionAsync(
-            new BuildRejected { BuildId = refused, Errors = [new FieldError("queue", "full")] }, CancellationToken.None);
+            new BuildRejected { BuildId = refused, Errors = [new FieldError("queue", "full")], RejectedAt = DateTimeOffset.UtcNow }, CancellationToken.None);
         var onServer = await SchedulerBuilds.AddAsync(app.Database, "Building", b =>
         {
             b.SubmittedBy = submitter;
@@ -71,7 +71,7 @@ public sealed class Listing_builds(SubmissionApp app)
         Assert.Equal([onServer], await IdsAsync("architecture=aarch64"));
         Assert.Equal([onServer], await IdsAsync("priority=URGENT"));
         Assert.Equal([onServer], await IdsAsync($"repository={Uri.EscapeDataString("https://example.org/listed.git")}"));
-        Assert.Equal([refused, waiting].OrderDescending(), await IdsAsync("repository=file%3A%2F%2F%2Fsrv%2Fgit%2Flisted.git&architecture=x86_64&priority=normal"));
+        Assert.Equal(new[] { refused, waiting }.OrderDescending(), await IdsAsync("repository=file%3A%2F%2F%2Fsrv%2Fgit%2Flisted.git&architecture=x86_64&priority=normal"));
         Assert.Empty(await IdsAsync("from=" + Uri.EscapeDataString(app.Time.GetUtcNow().AddMinutes(10).ToString("O"))));
     }
 
