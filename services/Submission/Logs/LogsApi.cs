@@ -103,8 +103,9 @@ internal static class LogsApi
     private static async IAsyncEnumerable<SseItem<string>> Follow(Guid id, string? stream, long lastId, BuildQueries builds, LogStore logs,
         LogNotifier notifier, HttpResponse response, [EnumeratorCancellation] CancellationToken ct)
     {
-        // The headers go out now, not with the first batch: a client sees at once that it follows.
-        await response.StartAsync(ct);
+        // The headers go out now, not with the first batch: a client sees at once that it follows (a flush sends them;
+        // StartAsync alone would leave them in Kestrel's buffer).
+        await response.Body.FlushAsync(ct);
         while (!ct.IsCancellationRequested)
         {
             var wake = notifier.WaitAsync(id, TimeSpan.FromSeconds(2), ct);
