@@ -22,16 +22,20 @@ apply "$root"/services/Scheduler/Migrations/000[1-7]_*.sql "$root"/services/Subm
 start=$(date +%s.%N); psql -f "$here/fill.sql" >/dev/null; psql -c "VACUUM ANALYZE" >/dev/null
 echo "filled in $(echo "$(date +%s.%N) - $start" | bc) s: $(psql -c "SELECT count(*) FROM build_state WHERE current_state = 'Queued'") queued, $(psql -c "SELECT count(*) FROM build_state WHERE current_state <> 'Queued'") finished" >&2
 
-# median Execution Time (ms) of $RUNS runs, after one that warms the cache, of "PREPARE q AS <sql>; EXPLAIN (ANALYZE, BUFFERS) EXECUTE q(<args>)"
+# "EXEC / PLAN": the medians of Execution Time and Planning Time (ms) of $RUNS runs, after one that warms the cache, of
+# "PREPARE q AS <sql>; EXPLAIN (ANALYZE, BUFFERS) EXECUTE q(<args>)" (a custom plan each time, as Npgsql's unprepared
+# statements get: the planning is part of each request's cost).
 RUNS=5
 time_query() {
-  local name="$1" sql="$2" args="$3" times=() plan
+  local name="$1" sql="$2" args="${3:+($3)}" exec=() plan_ms=() plan
   for _ in $(seq 0 "$RUNS"); do
-    plan="$(psql -c "PREPARE q AS $sql" -c "EXPLAIN (ANALYZE, BUFFERS) EXECUTE q($args)" -c "DEALLOCATE q")"
-    times+=("$(grep -oP 'Execution Time: \K[0-9.]+' <<<"$plan")")
+    plan="$(psql -c "PREPARE q AS $sql" -c "EXPLAIN (ANALYZE, BUFFERS) EXECUTE q$args" -c "DEALLOCATE q")"
+    exec+=("$(grep -oP 'Execution Time: \K[0-9.]+' <<<"$plan")")
+    plan_ms+=("$(grep -oP 'Planning Time: \K[0-9.]+' <<<"$plan")")
   done
   [[ -n "$plans" ]] && printf '%s\n' "$plan" > "$plans/$name.txt"
-  printf '%s\n' "${times[@]:1}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
+  local mid=$(( (RUNS + 1) / 2 ))
+  echo "$(printf '%s\n' "${exec[@]:1}" | sort -n | sed -n "${mid}p") / $(printf '%s\n' "${plan_ms[@]:1}" | sort -n | sed -n "${mid}p")"
 }
 
 # Before: the query BuildStore.ListAsync sent (a full outer join of build_view and build_request, filtered afterwards).
@@ -135,7 +139,7 @@ psql -c "UPDATE build_request r SET taken_up = true WHERE EXISTS (SELECT 1 FROM 
 echo "new migrations and the taken_up mark in $(echo "$(date +%s.%N) - $start" | bc) s" >&2
 run_after
 
-echo "| query | before ms | after ms |"
+echo "| query | before: execution / planning ms | after: execution / planning ms |"
 echo "| --- | ---: | ---: |"
 for k in none submitter submitter-page2 state-queued state-failed architecture server repository priority-urgent from-to one-build count-queued scheduler-queue-read; do
   echo "| $k | ${before[$k]} | ${after[$k]} |"

@@ -44,9 +44,14 @@ public sealed partial class TakenUpRequests(NpgsqlDataSource dataSource, TimePro
             {
                 await MarkAsync(stoppingToken);
             }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+            {
+                // The Scheduler has not created build_view yet (it migrates at its own start): the next round tries again.
+                LogNoReadModel();
+            }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
-                // The database is away, or the Scheduler has not created build_view yet: the next round tries again.
+                // The database is away: the next round tries again.
                 LogMarkFailed(ex);
             }
             try
@@ -59,6 +64,9 @@ public sealed partial class TakenUpRequests(NpgsqlDataSource dataSource, TimePro
             }
         }
     }
+
+    [LoggerMessage(LogLevel.Debug, "build_view does not exist yet; requests are marked taken up once the Scheduler has created it")]
+    private partial void LogNoReadModel();
 
     [LoggerMessage(LogLevel.Warning, "Could not mark the requests the Scheduler has taken up; listing reads more of build_request until it can")]
     private partial void LogMarkFailed(Exception exception);
