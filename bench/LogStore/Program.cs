@@ -1,5 +1,5 @@
 // Measures what storing one log batch costs now that the per-attempt cap is applied where batches are stored
-// (BuildStore.AppendLogAsync: a transaction that locks the attempt's build_log_size row) against the single statement
+// (LogStore.AppendLogAsync: a transaction that locks the attempt's build_log_size row) against the single statement
 // the gateway used before, on a real PostgreSQL, and writes bench/results/log-store.md.
 // usage: dotnet run -c Release --project bench/LogStore -- [POSTGRES] [--batches N] [--runs R] [--out FILE]
 // POSTGRES (an Npgsql connection string) defaults to $BUILDFARM_TEST_POSTGRES; a database of its own is made and dropped.
@@ -9,7 +9,7 @@ using System.Text;
 using System.Text.Json;
 using BuildFarm.Contracts;
 using BuildFarm.Persistence;
-using BuildFarm.Submission.Builds;
+using BuildFarm.Submission.Logs;
 using Npgsql;
 
 var postgres = Environment.GetEnvironmentVariable("BUILDFARM_TEST_POSTGRES");
@@ -50,8 +50,8 @@ try
         await using var command = database.CreateCommand(await File.ReadAllTextAsync(file));
         await command.ExecuteNonQueryAsync();
     }
-    await PostgresMigrator.ApplyAsync(database, typeof(BuildStore).Assembly, CancellationToken.None);
-    var store = new BuildStore(database);
+    await PostgresMigrator.ApplyAsync(database, typeof(LogStore).Assembly, CancellationToken.None);
+    var store = new LogStore(database);
 
     foreach (var size in new[] { 4 * 1024, 64 * 1024 })
     {
@@ -82,7 +82,7 @@ var report = new StringBuilder()
     .AppendLine()
     .AppendLine(CultureInfo.InvariantCulture, $"`dotnet run -c Release --project bench/LogStore` on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}, PostgreSQL from")
     .AppendLine("`./farm test`'s test servers (loopback). Each figure stores `--batches` log batches of one attempt")
-    .AppendLine(CultureInfo.InvariantCulture, $"({batches} here), by 1 writer or 8 writers at once (one stream each), through `BuildStore.AppendLogAsync`")
+    .AppendLine(CultureInfo.InvariantCulture, $"({batches} here), by 1 writer or 8 writers at once (one stream each), through `LogStore.AppendLogAsync`")
     .AppendLine("(\"now\": a transaction that checks the holder, locks the attempt's size row, checks for a repeat, stores and counts)")
     .AppendLine("and through the single statement it used before the cap (\"before\": holder check, insert, notify). Latency is per call.")
     .AppendLine()
@@ -133,7 +133,7 @@ async Task<(double PerSecond, double P50, double P99)> MeasureAsync(NpgsqlDataSo
     return (each * writers / elapsed, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
 }
 
-// The statement BuildStore.AppendLogAsync ran before the cap (commit 42a4f00), for comparison.
+// The statement LogStore.AppendLogAsync ran before the cap (commit 42a4f00), for comparison.
 static async Task<bool> AppendAsBeforeAsync(NpgsqlDataSource database, BuildLogAppended batch, CancellationToken ct)
 {
     await using var command = database.CreateCommand("""

@@ -13,8 +13,8 @@ namespace BuildFarm.Persistence;
 /// </summary>
 public static class PostgresMigrator
 {
-    /// <summary>The key of the session-level advisory lock held while migrating ("BFmigrat" in ASCII).</summary>
-    public const long AdvisoryLockKey = 0x42_46_6D_69_67_72_61_74;
+    /// <summary>The session advisory lock (<see cref="PostgresAdvisoryLock"/>) held while migrating.</summary>
+    public const string LockName = "buildfarm.migrations";
 
     private const string ResourceMarker = ".Migrations.";
 
@@ -48,8 +48,7 @@ public static class PostgresMigrator
         var applied = new List<string>();
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", cancellationToken);
-        try
+        await using (await PostgresAdvisoryLock.AcquireAsync(connection, LockName, cancellationToken))
         {
             await ExecuteAsync(connection, null, """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -88,10 +87,6 @@ public static class PostgresMigrator
                 await transaction.CommitAsync(cancellationToken);
                 applied.Add(name);
             }
-        }
-        finally
-        {
-            await ExecuteAsync(connection, null, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
         }
         return applied;
     }

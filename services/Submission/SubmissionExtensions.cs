@@ -9,7 +9,9 @@ using BuildFarm.Submission.Builds;
 using BuildFarm.Submission.Cleanup;
 using BuildFarm.Submission.Consumers;
 using BuildFarm.Submission.Infrastructure;
+using BuildFarm.Submission.Logs;
 using BuildFarm.Submission.Projects;
+using BuildFarm.Submission.Servers;
 using FluentValidation;
 using Microsoft.Extensions.Options;
 
@@ -34,12 +36,14 @@ public static class SubmissionExtensions
         builder.Services.AddSingleton<IValidator<BuildRequested>, BuildRequestValidator>();
         builder.Services.AddSingleton<IValidator<SubmitBuildRequest>, SubmitBuildRequestValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<BuildStore>();
+        builder.Services.AddSingleton<BuildSubmissions>();
+        builder.Services.AddSingleton<BuildQueries>();
+        builder.Services.AddSingleton<BuildRejections>();
+        builder.Services.AddSingleton<TakenUpRequests>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TakenUpRequests>());
+        builder.Services.AddSingleton<ServerQueries>();
         builder.Services.AddSingleton<Apis.StatusReportCache>();
-        builder.Services.AddOptions<LogsOptions>().BindConfiguration(LogsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<LogFollowers>();
-        builder.Services.AddSingleton<LogNotifier>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LogNotifier>());
+        builder.AddLogs();
 
         builder.AddFarmPostgres();
         builder.Services.AddPostgresMigrations(typeof(SubmissionExtensions).Assembly);

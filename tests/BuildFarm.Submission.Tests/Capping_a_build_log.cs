@@ -1,5 +1,5 @@
 using System.Text;
-using BuildFarm.Submission.Builds;
+using BuildFarm.Submission.Logs;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -60,7 +60,7 @@ public sealed class Capping_a_build_log(SubmissionApp app)
     public async Task Counts_concurrent_batches_exactly_and_cuts_between_characters()
     {
         var id = await LoggedBuilds.AddAsync(app.Database, "Building");
-        var store = app.Services.GetRequiredService<BuildStore>();
+        var store = app.Services.GetRequiredService<LogStore>();
         // 32 batches of 3,001 bytes (1,500 two-byte characters and a newline), each sent twice, all at once: 21 fit whole,
         // and the 2,515 bytes left would end inside a character, so 2,514 of them are kept.
         var text = new string('é', 1500) + "\n";

@@ -91,10 +91,10 @@ public sealed class Cleaning_up_old_builds : IAsyncLifetime
         BuildCleanupPass busy;
         await using (var otherInstance = await _database.OpenConnectionAsync())
         {
-            await using var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({BuildCleaner.LockKey})", otherInstance);
+            await using var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresAdvisoryLock.KeyOf(BuildCleaner.LockName)})", otherInstance);
             await hold.ExecuteNonQueryAsync();
             busy = await Cleaner().RunAsync(CancellationToken.None);
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({BuildCleaner.LockKey})", otherInstance);
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({PostgresAdvisoryLock.KeyOf(BuildCleaner.LockName)})", otherInstance);
             await release.ExecuteNonQueryAsync();
         }
 

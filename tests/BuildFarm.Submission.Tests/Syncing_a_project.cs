@@ -1,3 +1,4 @@
+using BuildFarm.Persistence;
 using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Submission.Projects;
 using Npgsql;
@@ -154,10 +155,10 @@ public sealed class Syncing_a_project(SubmissionApp app) : IDisposable
         ProjectSyncPass busy;
         await using (var otherInstance = await app.Database.OpenConnectionAsync())
         {
-            await using var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({ProjectSyncer.PassLockKey})", otherInstance);
+            await using var hold = new NpgsqlCommand($"SELECT pg_advisory_lock({PostgresAdvisoryLock.KeyOf(ProjectSyncer.PassLock)})", otherInstance);
             await hold.ExecuteNonQueryAsync();
             busy = await app.Syncer.RunPassAsync(CancellationToken.None);
-            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({ProjectSyncer.PassLockKey})", otherInstance);
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({PostgresAdvisoryLock.KeyOf(ProjectSyncer.PassLock)})", otherInstance);
             await release.ExecuteNonQueryAsync();
         }
 

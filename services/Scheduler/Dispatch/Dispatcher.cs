@@ -50,7 +50,7 @@ public sealed class Dispatcher(
         var transaction = await session.BeginAsync(ct);
         var connection = session.Connection;
 
-        await Execute(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext('buildfarm.dispatch'))", ct);
+        await PostgresAdvisoryLock.AcquireForTransactionAsync(transaction, "buildfarm.dispatch", ct);
         var now = time.GetUtcNow();
         // Placements the saga has taken up (or passed) are done; one it has not taken up within the assignment
         // timeout lost its order (or the order is stuck somewhere) and expires, so the build is placed again.

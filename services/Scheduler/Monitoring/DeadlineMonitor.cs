@@ -62,12 +62,9 @@ public sealed class DeadlineMonitor(
         var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
         var transaction = await session.BeginAsync(ct);
         var connection = session.Connection;
-        await using (var locked = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock(hashtext('buildfarm.deadlines'))", connection, transaction))
+        if (!await PostgresAdvisoryLock.TryAcquireForTransactionAsync(transaction, "buildfarm.deadlines", ct))
         {
-            if (!(bool)(await locked.ExecuteScalarAsync(ct))!)
-            {
-                return;
-            }
+            return;
         }
 
         DateTimeOffset flowingSince;

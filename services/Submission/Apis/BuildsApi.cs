@@ -5,6 +5,8 @@ using BuildFarm.ServiceDefaults;
 using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Submission.Builds;
 using BuildFarm.Submission.Infrastructure;
+using BuildFarm.Submission.Logs;
+using BuildFarm.Submission.Servers;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -46,7 +48,7 @@ internal static class BuildsApi
     public static async Task<Results<Accepted<SubmitBuildResponse>, Ok<SubmitBuildResponse>, ValidationProblem, ProblemHttpResult>> SubmitBuild(
         SubmitBuildRequest body,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
-        BuildStore store,
+        BuildSubmissions submissions,
         PostgresOutbox outbox,
         FarmSettingsCache settings,
         TimeProvider time,
@@ -58,19 +60,19 @@ internal static class BuildsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Idempotency-Key"] = ["must be at most 200 characters"] });
         }
         // A retry of an accepted request gets its build back before anything else is checked, a full queue included.
-        if (idempotencyKey is not null && await store.FindByIdempotencyKeyAsync(User(http), idempotencyKey, ct) is { } earlier)
+        if (idempotencyKey is not null && await submissions.FindByIdempotencyKeyAsync(User(http), idempotencyKey, ct) is { } earlier)
         {
             return TypedResults.Ok(new SubmitBuildResponse(earlier, "Queued", BuildLinks.For(earlier)));
         }
         var limit = settings.Current.MaxQueueSize;
-        if (await store.CountQueuedAsync(ct) >= limit)
+        if (await submissions.CountQueuedAsync(ct) >= limit)
         {
             http.Response.Headers.RetryAfter = "60";
             return TypedResults.Problem($"The queue holds its maximum of {limit} builds; try again later.",
                 statusCode: StatusCodes.Status429TooManyRequests, title: "The build queue is full.");
         }
         var request = body.ToMessage(NewId.NextGuid(), User(http), time.GetUtcNow());
-        var (buildId, created) = await store.SubmitAsync(outbox, request, idempotencyKey, ct);
+        var (buildId, created) = await submissions.SubmitAsync(outbox, request, idempotencyKey, ct);
         var response = new SubmitBuildResponse(buildId, "Queued", BuildLinks.For(buildId));
         return created
             ? TypedResults.Accepted(response.Links.Self, response)
@@ -79,7 +81,7 @@ internal static class BuildsApi
 
     public static async Task<Results<Ok<BuildPage>, ProblemHttpResult>> ListBuilds(
         string? state, string? architecture, string? server, string? repository, string? submitter, string? priority,
-        DateTimeOffset? from, DateTimeOffset? to, string? cursor, int? limit, BuildStore store, CancellationToken ct)
+        DateTimeOffset? from, DateTimeOffset? to, string? cursor, int? limit, BuildQueries builds, CancellationToken ct)
     {
         if (!BuildCursor.TryDecode(cursor, out var after))
         {
@@ -89,25 +91,25 @@ internal static class BuildsApi
         {
             return TypedResults.Problem($"limit must be between 1 and {MaxPageSize}.", statusCode: 400, title: "Bad limit.");
         }
-        var (builds, next) = await store.ListAsync(
+        var (page, next) = await builds.ListAsync(
             new BuildQuery(state, architecture, server, repository, submitter, priority, from, to, after, limit ?? 50), ct);
-        return TypedResults.Ok(new BuildPage([.. builds.Select(BuildResponse.From)], next?.Encode()));
+        return TypedResults.Ok(new BuildPage([.. page.Select(BuildResponse.From)], next?.Encode()));
     }
 
-    public static async Task<Results<Ok<BuildResponse>, ProblemHttpResult>> GetBuild(Guid id, BuildStore store, CancellationToken ct) =>
-        await store.FindAsync(id, ct) is { } build
+    public static async Task<Results<Ok<BuildResponse>, ProblemHttpResult>> GetBuild(Guid id, BuildQueries builds, CancellationToken ct) =>
+        await builds.FindAsync(id, ct) is { } build
             ? TypedResults.Ok(BuildResponse.From(build))
             : NotFound(id);
 
-    public static async Task<Results<Ok<IReadOnlyList<ArtifactResponse>>, ProblemHttpResult>> ListArtifacts(Guid id, BuildStore store, CancellationToken ct) =>
-        await store.FindAsync(id, ct) is { } build
+    public static async Task<Results<Ok<IReadOnlyList<ArtifactResponse>>, ProblemHttpResult>> ListArtifacts(Guid id, BuildQueries builds, CancellationToken ct) =>
+        await builds.FindAsync(id, ct) is { } build
             ? TypedResults.Ok<IReadOnlyList<ArtifactResponse>>([.. build.Artifacts.Select(a => ArtifactResponse.From(id, a))])
             : NotFound(id);
 
     public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> DownloadArtifact(
-        Guid id, string name, BuildStore store, ArtifactStore artifacts, HttpContext http, ILoggerFactory loggers, CancellationToken ct)
+        Guid id, string name, BuildQueries builds, ArtifactStore artifacts, HttpContext http, ILoggerFactory loggers, CancellationToken ct)
     {
-        var build = await store.FindAsync(id, ct);
+        var build = await builds.FindAsync(id, ct);
         var artifact = build?.Artifacts.FirstOrDefault(a => a.Name == name);
         if (build is null || artifact is null || !artifacts.Contains(artifact.Sha256))
         {
@@ -138,9 +140,9 @@ internal static class BuildsApi
 
     /// <summary>Cancel a queued or running build: its submitter or an admin.</summary>
     public static async Task<Results<Accepted, ProblemHttpResult>> CancelBuild(
-        Guid id, BuildStore store, IPublishEndpoint bus, HttpContext http, CancellationToken ct)
+        Guid id, BuildQueries builds, IPublishEndpoint bus, HttpContext http, CancellationToken ct)
     {
-        var build = await store.FindAsync(id, ct);
+        var build = await builds.FindAsync(id, ct);
         if (build is null)
         {
             return NotFound(id);
@@ -159,8 +161,8 @@ internal static class BuildsApi
         return TypedResults.Accepted($"/api/v1/builds/{id}");
     }
 
-    public static async Task<Ok<IReadOnlyList<ServerRecord>>> ListServers(BuildStore store, CancellationToken ct) =>
-        TypedResults.Ok(await store.ServersAsync(ct));
+    public static async Task<Ok<IReadOnlyList<ServerRecord>>> ListServers(ServerQueries servers, CancellationToken ct) =>
+        TypedResults.Ok(await servers.ListAsync(ct));
 
     private static string User(HttpContext http) => http.User.Identity?.Name ?? "anonymous";
 

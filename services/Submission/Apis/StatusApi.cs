@@ -17,9 +17,9 @@ internal static class StatusApi
     }
 
     public static async Task<Results<Ok<BuildStatusReport>, ProblemHttpResult>> GetBuildStatus(
-        Guid id, BuildStore store, IRequestClient<GetBuildStatus> scheduler, CancellationToken ct)
+        Guid id, BuildQueries builds, IRequestClient<GetBuildStatus> scheduler, CancellationToken ct)
     {
-        var build = await store.FindAsync(id, ct);
+        var build = await builds.FindAsync(id, ct);
         if (build is null)
         {
             return TypedResults.Problem($"There is no build {id}.", statusCode: StatusCodes.Status404NotFound, title: "No such build.");

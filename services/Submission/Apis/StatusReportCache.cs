@@ -1,5 +1,5 @@
 using BuildFarm.Contracts;
-using BuildFarm.Submission.Builds;
+using BuildFarm.Submission.Servers;
 using MassTransit;
 
 namespace BuildFarm.Submission.Apis;
@@ -8,7 +8,7 @@ namespace BuildFarm.Submission.Apis;
 /// The status page's figures, computed at most once every <see cref="MaxAge"/> however many clients ask: one
 /// request computes (a database query and a question to the Scheduler) while the others wait for its answer.
 /// </summary>
-internal sealed class StatusReportCache(IServiceScopeFactory scopes, BuildStore store, TimeProvider time)
+internal sealed class StatusReportCache(IServiceScopeFactory scopes, ServerQueries serverQueries, TimeProvider time)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(3);
 
@@ -33,7 +33,7 @@ internal sealed class StatusReportCache(IServiceScopeFactory scopes, BuildStore 
                 return computedMeanwhile;
             }
             Interlocked.Increment(ref _computations);
-            var servers = await store.ServersAsync(ct);
+            var servers = await serverQueries.ListAsync(ct);
             QueueStatusReport? queue = null;
             await using (var scope = scopes.CreateAsyncScope())
             {

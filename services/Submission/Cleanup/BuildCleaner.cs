@@ -1,7 +1,7 @@
 using BuildFarm.Contracts;
 using BuildFarm.Domain.Artifacts;
+using BuildFarm.Persistence;
 using BuildFarm.ServiceDefaults;
-using BuildFarm.Submission.Projects;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -24,8 +24,8 @@ public sealed partial class BuildCleaner(
     IOptions<BuildCleanupOptions> options,
     ILogger<BuildCleaner> logger)
 {
-    /// <summary>The advisory lock of a cleanup pass ("BFcleanu" in ASCII).</summary>
-    public const long LockKey = 0x42_46_63_6C_65_61_6E_75;
+    /// <summary>The advisory lock (<see cref="PostgresAdvisoryLock"/>) of a cleanup pass.</summary>
+    public const string LockName = "buildfarm.cleanup";
 
     // The sha256 of every artifact of a build s of the Scheduler's read model (build_view: artifacts [{name, size, sha256, kind}]).
     private const string ArtifactShas = "jsonb_array_elements(s.artifacts) a";
@@ -38,7 +38,7 @@ public sealed partial class BuildCleaner(
         {
             return BuildCleanupPass.Skipped;
         }
-        await using var held = await PostgresAdvisoryLock.TryAcquireAsync(dataSource, LockKey, ct);
+        await using var held = await PostgresAdvisoryLock.TryAcquireAsync(dataSource, LockName, ct);
         if (held is null || !await BuildTableExistsAsync(ct))
         {
             return BuildCleanupPass.Skipped;

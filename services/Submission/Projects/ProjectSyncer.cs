@@ -1,4 +1,5 @@
 using BuildFarm.Contracts;
+using BuildFarm.Persistence;
 using BuildFarm.Persistence.Outbox;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.Submission.Builds;
@@ -19,7 +20,7 @@ namespace BuildFarm.Submission.Projects;
 public sealed partial class ProjectSyncer(
     NpgsqlDataSource dataSource,
     ProjectStore projects,
-    BuildStore builds,
+    BuildSubmissions submissions,
     GitRemote git,
     IValidator<BuildRequested> rules,
     IServiceScopeFactory scopes,
@@ -27,16 +28,16 @@ public sealed partial class ProjectSyncer(
     TimeProvider time,
     ILogger<ProjectSyncer> logger)
 {
-    /// <summary>The advisory lock of a sync pass ("BFprojct" in ASCII).</summary>
-    public const long PassLockKey = 0x42_46_70_72_6F_6A_63_74;
+    /// <summary>The advisory lock (<see cref="PostgresAdvisoryLock"/>) of a sync pass.</summary>
+    public const string PassLock = "buildfarm.projects.sync";
 
-    /// <summary>The advisory lock space of single project checks ("BFpr"); the key is the hash of the project id.</summary>
-    public const int ProjectLockSpace = 0x42_46_70_72;
+    /// <summary>The advisory lock of one project's check.</summary>
+    public static string ProjectLock(Guid projectId) => $"buildfarm.projects.check:{projectId:D}";
 
     /// <summary>Checks one project now, whatever the farm settings say (POST /api/v1/projects/{id}/sync).</summary>
     public async Task<ProjectCheckResult> CheckAsync(Guid projectId, CancellationToken ct)
     {
-        await using var held = await PostgresAdvisoryLock.AcquireAsync(dataSource, ProjectLockSpace, projectId.ToString(), ct);
+        await using var held = await PostgresAdvisoryLock.AcquireAsync(dataSource, ProjectLock(projectId), ct);
         var project = await projects.FindAsync(projectId, ct);
         if (project is null)
         {
@@ -66,7 +67,7 @@ public sealed partial class ProjectSyncer(
         await using (var scope = scopes.CreateAsyncScope())
         {
             var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
-            (buildId, created) = await builds.SubmitAsync(outbox, request, project.IdempotencyKey(commit), ct);
+            (buildId, created) = await submissions.SubmitAsync(outbox, request, project.IdempotencyKey(commit), ct);
         }
         await projects.RecordSubmittedAsync(project.Id, now, commit, buildId, ct);
         LogSubmitted(project.Name, project.Branch, commit, buildId, created);
@@ -84,7 +85,7 @@ public sealed partial class ProjectSyncer(
         {
             return ProjectSyncPass.Disabled;
         }
-        await using var pass = await PostgresAdvisoryLock.TryAcquireAsync(dataSource, PassLockKey, ct);
+        await using var pass = await PostgresAdvisoryLock.TryAcquireAsync(dataSource, PassLock, ct);
         if (pass is null)
         {
             return ProjectSyncPass.Busy;

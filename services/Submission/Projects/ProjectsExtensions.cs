@@ -10,7 +10,7 @@ public static class ProjectsExtensions
     /// Registered projects and their sync service: <see cref="ProjectStore"/>, <see cref="GitRemote"/>,
     /// <see cref="ProjectSyncer"/>, the <see cref="ProjectSyncService"/> hosted service and the options of section
     /// "Projects". Relies on what AddSubmission registers: the NpgsqlDataSource and migrations (the tables come from
-    /// this assembly's Migrations/0002_projects.sql), PostgresOutbox, BuildStore, SourcePolicy,
+    /// this assembly's Migrations/0002_projects.sql), PostgresOutbox, BuildSubmissions, SourcePolicy,
     /// IValidator&lt;BuildRequested&gt;, TimeProvider; and FarmSettingsCache (added here if missing).
     /// </summary>
     public static IHostApplicationBuilder AddProjects(this IHostApplicationBuilder builder)

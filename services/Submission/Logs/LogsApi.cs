@@ -1,10 +1,12 @@
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using BuildFarm.Submission.Builds;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace BuildFarm.Submission.Apis;
+namespace BuildFarm.Submission.Logs;
 
 /// <summary>Build logs: complete (one stream or all, byte ranges of one stream) and live as Server-Sent Events.</summary>
 internal static class LogsApi
@@ -18,7 +20,7 @@ internal static class LogsApi
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable);
         builds.MapGet("/{id:guid}/logs/follow", FollowLogs)
-            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return builds;
     }
@@ -28,13 +30,13 @@ internal static class LogsApi
     /// <paramref name="stream"/> (stdout, stderr, build, root), where a <c>Range: bytes=a-b</c> header selects bytes.
     /// </summary>
     public static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> GetLogs(
-        Guid id, int? attempt, string? stream, BuildStore store, HttpContext http, CancellationToken ct)
+        Guid id, int? attempt, string? stream, BuildQueries builds, LogStore logs, HttpContext http, CancellationToken ct)
     {
         if (stream is not null && !Streams.Contains(stream))
         {
             return TypedResults.Problem($"stream must be one of {string.Join(", ", Streams)}.", statusCode: 400, title: "Unknown log stream.");
         }
-        if (await store.FindAsync(id, ct) is null)
+        if (await builds.FindAsync(id, ct) is null)
         {
             return TypedResults.Problem($"There is no build {id}.", statusCode: 404, title: "No such build.");
         }
@@ -53,7 +55,7 @@ internal static class LogsApi
         http.Response.Headers.AcceptRanges = "bytes";
         return TypedResults.Stream(async body =>
         {
-            await foreach (var chunk in store.ReadLogAsync(id, attempt, stream, 0, range, ct))
+            await foreach (var chunk in logs.ReadLogAsync(id, attempt, stream, 0, range, ct))
             {
                 var bytes = Encoding.UTF8.GetBytes(chunk.Text);
                 var start = range is { } r ? (int)Math.Clamp(r.From - chunk.Offset, 0, bytes.Length) : 0;
@@ -71,11 +73,11 @@ internal static class LogsApi
     /// batch's position), resumable with <c>Last-Event-ID</c>; ends with <c>event: end</c> once the build has ended and
     /// its whole log was sent. A user has at most <see cref="LogsOptions.MaxFollowersPerUser"/> followers open (429 beyond).
     /// </summary>
-    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> FollowLogs(
-        Guid id, string? stream, BuildStore store, LogNotifier notifier, LogFollowers followers, HttpContext http, CancellationToken ct)
+    public static async Task<Results<ServerSentEventsResult<string>, ProblemHttpResult>> FollowLogs(
+        Guid id, string? stream, BuildQueries builds, LogStore logs, LogNotifier notifier, LogFollowers followers, HttpContext http, CancellationToken ct)
     {
         var user = http.User.Identity?.Name ?? "anonymous";
-        using var place = followers.TryEnter(user);
+        var place = followers.TryEnter(user);
         if (place is null)
         {
             http.Response.Headers.RetryAfter = FollowerRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -83,48 +85,55 @@ internal static class LogsApi
                 $"{user} already follows {followers.MaxPerUser} logs, the most one user may follow at once; close one or try again later.",
                 statusCode: StatusCodes.Status429TooManyRequests, title: "Too many log followers.");
         }
-        if (await store.FindAsync(id, ct) is null)
+        // The place is the follower's until its response ends, however it ends.
+        http.Response.RegisterForDispose(place);
+        if (await builds.FindAsync(id, ct) is null)
         {
             return TypedResults.Problem($"There is no build {id}.", statusCode: 404, title: "No such build.");
         }
         long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var lastId);
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        await http.Response.WriteAsync(": following build " + id + "\n\n", ct);
-        await http.Response.Body.FlushAsync(ct);
+        return TypedResults.ServerSentEvents(Follow(id, stream, lastId, builds, logs, notifier, http.Response, ct));
+    }
+
+    /// <summary>
+    /// The events of a follower: every batch after <paramref name="lastId"/>, as it is stored, then <c>end</c>. Each page of
+    /// batches is read from the database before its events are written, so a slow client holds no database connection.
+    /// </summary>
+    private static async IAsyncEnumerable<SseItem<string>> Follow(Guid id, string? stream, long lastId, BuildQueries builds, LogStore logs,
+        LogNotifier notifier, HttpResponse response, [EnumeratorCancellation] CancellationToken ct)
+    {
+        // The headers go out now, not with the first batch: a client sees at once that it follows (a flush sends them;
+        // StartAsync alone would leave them in Kestrel's buffer).
+        await response.Body.FlushAsync(ct);
         while (!ct.IsCancellationRequested)
         {
             var wake = notifier.WaitAsync(id, TimeSpan.FromSeconds(2), ct);
-            var finished = (await store.FindAsync(id, ct))?.IsFinished ?? true;
-            var sent = false;
-            await foreach (var chunk in store.ReadLogAsync(id, null, stream, lastId, null, ct))
+            var finished = (await builds.FindAsync(id, ct))?.IsFinished ?? true;
+            await foreach (var chunk in logs.ReadLogAsync(id, null, stream, lastId, null, ct))
             {
-                var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
-                await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
                 lastId = Math.Max(lastId, chunk.Id);
-                sent = true;
-            }
-            if (sent)
-            {
-                await http.Response.Body.FlushAsync(ct);
+                yield return LogEvent(chunk);
             }
             if (finished)
             {
                 // Log batches and the build's end travel separately: give a straggler a moment, then send it too.
                 await notifier.WaitAsync(id, TimeSpan.FromMilliseconds(500), ct);
-                await foreach (var chunk in store.ReadLogAsync(id, null, stream, lastId, null, ct))
+                await foreach (var chunk in logs.ReadLogAsync(id, null, stream, lastId, null, ct))
                 {
-                    var data = JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web);
-                    await http.Response.WriteAsync($"id: {chunk.Id}\nevent: log\ndata: {data}\n\n", ct);
                     lastId = Math.Max(lastId, chunk.Id);
+                    yield return LogEvent(chunk);
                 }
-                await http.Response.WriteAsync("event: end\ndata: {}\n\n", ct);
-                await http.Response.Body.FlushAsync(ct);
-                break;
+                yield return new SseItem<string>("{}", "end");
+                yield break;
             }
             await wake;
         }
-        return TypedResults.Empty;
     }
+
+    private static SseItem<string> LogEvent(LogChunk chunk) =>
+        new(JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web), "log")
+        {
+            EventId = chunk.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 }

@@ -1,15 +1,14 @@
 using BuildFarm.Contracts;
 using BuildFarm.ServiceDefaults;
-using BuildFarm.Submission.Builds;
 using MassTransit;
 
-namespace BuildFarm.Submission.Consumers;
+namespace BuildFarm.Submission.Logs;
 
 /// <summary>
 /// Keeps every batch of build log the workers stream, once, in order, from the server running that attempt only, up to
 /// the farm's maxLogBytesPerAttempt (then a marker line, and the rest of that attempt is dropped).
 /// </summary>
-public sealed class StoreBuildLogConsumer(BuildStore store, FarmSettingsCache settings, ILogger<StoreBuildLogConsumer> logger) : IConsumer<BuildLogAppended>
+public sealed class StoreBuildLogConsumer(LogStore store, FarmSettingsCache settings, ILogger<StoreBuildLogConsumer> logger) : IConsumer<BuildLogAppended>
 {
     public async Task Consume(ConsumeContext<BuildLogAppended> context)
     {

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace BuildFarm.Submission.Builds;
+namespace BuildFarm.Submission.Logs;
 
 /// <summary>The live log followers of each user in this process, at most <see cref="LogsOptions.MaxFollowersPerUser"/> each.</summary>
 public sealed class LogFollowers(IOptions<LogsOptions> options)

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Npgsql;
 
-namespace BuildFarm.Submission.Builds;
+namespace BuildFarm.Submission.Logs;
 
 /// <summary>
 /// Wakes live log followers the moment a batch of their build's log is stored (PostgreSQL LISTEN on the

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace BuildFarm.Submission.Builds;
+namespace BuildFarm.Submission.Logs;
 
 /// <summary>How live logs are served (section "Logs"). The log size cap is a farm setting (maxLogBytesPerAttempt).</summary>
 public sealed class LogsOptions
