@@ -173,10 +173,4 @@ public sealed class Dispatcher(
         await outbox.PublishAsync(new AssignBuild { BuildId = build.BuildId, Attempt = attempt, ServerId = server.ServerId, AssignedAt = now }, ct);
         logger.LogInformation("Placed build {BuildId} attempt {Attempt} on {ServerId}", build.BuildId, attempt, server.ServerId);
     }
-
-    private static async Task Execute(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        await command.ExecuteNonQueryAsync(ct);
-    }
 }
