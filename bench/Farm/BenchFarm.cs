@@ -106,12 +106,15 @@ internal sealed class BenchFarm(FarmServers servers, string temp, string name, A
 
     public static string ServerId(int i) => $"bench-w{i}";
 
-    /// <summary>Starts Settings, sets <paramref name="settings"/> (a JSON merge patch), then the Scheduler, Workers and Submission.</summary>
-    public async Task StartAsync(string settings)
+    /// <summary>
+    /// Starts Settings, sets <paramref name="settings"/> (a JSON merge patch), then the Scheduler (with the extra
+    /// environment <paramref name="scheduler"/>), the Workers and Submission.
+    /// </summary>
+    public async Task StartAsync(string settings, IReadOnlyDictionary<string, string> scheduler)
     {
         await StartAsync("settings", "Settings", _environment);
         await PatchSettingsAsync(settings);
-        await StartAsync("scheduler", "Scheduler", _environment);
+        await StartAsync("scheduler", "Scheduler", new Dictionary<string, string>(_environment.Concat(scheduler)));
         var starts = new List<Task>();
         for (var i = 1; i <= _workers; i++)
         {

@@ -20,6 +20,10 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
     private const int SharedLimit = 20;
     private const int WorkerCapacity = 20;
 
+    private const string PassDuration = "buildfarm.scheduler.dispatch_pass.duration";
+
+    /// <summary>Where the Schedulers export their metrics (the dispatch pass's duration among them).</summary>
+    private readonly OtlpMetrics _metrics = new();
     private BenchFarm? _shared;
     private int _farms;
 
@@ -39,7 +43,7 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
         try
         {
             await farm.PrepareAsync(Specs, workers, WorkerCapacity, extra);
-            await farm.StartAsync(Settings(limit));
+            await farm.StartAsync(Settings(limit), _metrics.Environment);
             return farm;
         }
         catch
@@ -49,7 +53,47 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
         }
     }
 
-    private async Task<BenchFarm> SharedAsync() => _shared ??= await NewFarmAsync(workers: 2);
+    private async Task<BenchFarm> SharedAsync()
+    {
+        if (_shared is null)
+        {
+            _shared = await NewFarmAsync(workers: 2);
+            await WarmUpAsync(_shared);
+        }
+        return _shared;
+    }
+
+    /// <summary>
+    /// Waits until every Worker of <paramref name="farm"/> is online, then runs one build per Worker to its end, so no
+    /// scenario measures a first heartbeat, a first clone of the repository or a cold JIT.
+    /// </summary>
+    private async Task WarmUpAsync(BenchFarm farm)
+    {
+        using var http = farm.Client("bench-warm-up", FarmRoles.Submitter);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var document = JsonDocument.Parse(await http.GetStringAsync(new Uri(farm.SubmissionUrl, "/api/v1/servers")));
+            var online = document.RootElement.EnumerateArray().Count(s => s.TryGetProperty("status", out var o) && o.GetString() == "Online");
+            if (online >= farm.Workers.Count)
+            {
+                break;
+            }
+            if (clock.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new TimeoutException($"{online} of {farm.Workers.Count} build servers online after 2 minutes: {document.RootElement}");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+        var ids = new List<Guid>();
+        for (var i = 0; i < farm.Workers.Count; i++)
+        {
+            var (id, error) = await FarmApi.SubmitAsync(http, farm.SubmissionUrl, farm.Build(NoopSpec));
+            ids.Add(id ?? throw new InvalidOperationException("the warm-up build was refused: " + error));
+        }
+        await FarmApi.AwaitEndedAsync(http, farm.SubmissionUrl, "bench-warm-up", ids, TimeSpan.FromMinutes(3));
+        say($"{farm.Name}: {farm.Workers.Count} build servers online, warmed up in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
 
     /// <summary>Stops the shared farm (before scenario 5, whose farm should not share the machine with it).</summary>
     public async Task StopSharedAsync()
@@ -257,16 +301,31 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
 
     public async Task<Dictionary<string, double>> MassRebuildAsync()
     {
-        await StopSharedAsync();
-        // One Worker, heartbeating every second: each heartbeat is a dispatch pass over the whole queue (today).
-        await using var farm = await NewFarmAsync(workers: 1, new Dictionary<string, string> { ["Worker__HeartbeatInterval"] = "00:00:01" });
+        // A fresh farm for each run, so its queue starts empty; --quick uses the shared farm (scenario 5 runs last) to
+        // spare a second farm's start.
+        BenchFarm farm;
+        BenchFarm? own = null;
+        if (options.Quick)
+        {
+            farm = await SharedAsync();
+        }
+        else
+        {
+            await StopSharedAsync();
+            farm = own = await NewFarmAsync(workers: 1);
+            await WarmUpAsync(own);
+        }
+        await using var disposeOwn = own;
         var figures = new Dictionary<string, double>();
         await using var memory = new RssSampler([farm.Scheduler.Pid], TimeSpan.FromMilliseconds(250));
         figures["schedulerRssEmptyMb"] = Mb(RssSampler.Rss(farm.Scheduler.Pid));
 
         var probeUser = User("probe");
         using var probe = farm.Client(probeUser, FarmRoles.Submitter);
+        var exportWait = TimeSpan.FromSeconds(30);
+        var beforeEmpty = await _metrics.NextAsync(PassDuration, exportWait);
         var empty = await ProbeAsync(farm, probe);
+        var afterEmpty = await _metrics.NextAsync(PassDuration, exportWait);
         Percentiles.Add(figures, "probeEmptyQueueMs", empty);
 
         // 20,000 submissions from 32 clients, each its own submitter; every accepted id must be found again.
@@ -306,8 +365,17 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
         Percentiles.Add(figures, "listBySubmitterMs", await FarmApi.TimeAsync(viewer, options.MassRequests,
             i => new Uri(farm.SubmissionUrl, $"/api/v1/builds?limit=50&submitter=bench-mass-c{i % options.MassClients}")));
 
+        var beforeFull = await _metrics.NextAsync(PassDuration, exportWait);
         var full = await ProbeAsync(farm, probe);
+        var afterFull = await _metrics.NextAsync(PassDuration, exportWait);
         Percentiles.Add(figures, "probeFullQueueMs", full);
+        // The Scheduler's own measure of its passes (buildfarm.scheduler.dispatch_pass.duration, exported over OTLP):
+        // every pass while the probes ran (theirs, and those heartbeats and ended builds started).
+        figures["passesEmptyQueue"] = afterEmpty.Count - beforeEmpty.Count;
+        figures["passEmptyQueueMeanMs"] = Math.Round(afterEmpty.MeanSince(beforeEmpty), 2);
+        figures["passesFullQueue"] = afterFull.Count - beforeFull.Count;
+        figures["passFullQueueMeanMs"] = Math.Round(afterFull.MeanSince(beforeFull), 2);
+        figures["passFullOverEmpty"] = Math.Round(figures["passFullQueueMeanMs"] / figures["passEmptyQueueMeanMs"], 2);
         figures["probeFullOverEmptyP50"] = Math.Round(Percentiles.Of([.. full.Order()], 50) / Percentiles.Of([.. empty.Order()], 50), 2);
         figures["schedulerRssQueuedMb"] = Mb(RssSampler.Rss(farm.Scheduler.Pid));
         await memory.DisposeAsync();
@@ -405,12 +473,32 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
             }
         }
         await memory.DisposeAsync();
+        // Whether the whole log was stored: the stdout stream's end holds the last line printed.
+        var last = $"bench-log {expected:D10} ";
+        var stored = false;
+        for (var clock = Stopwatch.StartNew(); !stored && clock.Elapsed < TimeSpan.FromMinutes(1);)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(farm.SubmissionUrl, $"/api/v1/builds/{build}/logs?stream=stdout"));
+            request.Headers.Range = new RangeHeaderValue(Math.Max(0, options.LogBytes - 1000), null);
+            using var tail = await follower.SendAsync(request);
+            stored = tail.IsSuccessStatusCode && (await tail.Content.ReadAsStringAsync()).Contains(last, StringComparison.Ordinal);
+            if (!stored)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
         var figures = new Dictionary<string, double>
         {
             ["logBytes"] = options.LogBytes,
             ["linesPrinted"] = expected,
             ["linesReceived"] = lines,
-            ["lost"] = expected - lines + (ended ? 0 : 1),
+            // Lines the follower never got (the farm's follower ends 0.5 s after the build's end: batches later than that are not sent).
+            ["followerMissedLines"] = expected - lines,
+            ["followerLastLine"] = highest,
+            ["followerEnded"] = ended ? 1 : 0,
+            ["storedComplete"] = stored ? 1 : 0,
+            // 1 when the stored log lacks its last line.
+            ["lost"] = stored ? 0 : 1,
             ["linesStoredPerSecond"] = lines == 0 ? 0 : Math.Round(lines / ((lastReceived - firstPrinted) / 1e9), 0),
             ["workerPeakRssMb"] = Mb(memory.Peaks.Max()),
         };
@@ -418,5 +506,9 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
         return figures;
     }
 
-    public async ValueTask DisposeAsync() => await StopSharedAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await StopSharedAsync();
+        await _metrics.DisposeAsync();
+    }
 }

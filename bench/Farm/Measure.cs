@@ -134,10 +134,17 @@ internal sealed class RssSampler : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>Stops sampling (once; a second call does nothing), so <see cref="Peaks"/> can be read.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
         await _stop.CancelAsync();
         await _loop;
         _stop.Dispose();
     }
+
+    private int _stopped;
 }
