@@ -169,7 +169,7 @@ internal sealed class BenchReport
                 .AppendLine()
                 .AppendLine("## `./farm bench` runs")
                 .AppendLine()
-                .AppendLine("Medians over the runs (p50/p99); the spread (min/max) of every figure is in `bench.json`. Load is the 1-minute average at start → end.")
+                .AppendLine("Medians over the runs (p50/p99); the spread (min/max) of every figure is in `bench.json`. Load: the load averages (1, 5, 15 min) at the start → at the end.")
                 .AppendLine()
                 .AppendLine(marker)
                 .AppendLine("| date | commit | machine | load | kind | 1 raw RabbitMQ | 2 idle dispatch | 3 slot hand-off | 4 throughput | 5 mass rebuild | 6 1 GB log | targets held |")

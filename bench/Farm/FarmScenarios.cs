@@ -206,7 +206,7 @@ internal sealed class FarmScenarios(BenchOptions options, FarmServers servers, s
         var user = User("throughput");
         var before = await CountersAsync(farm);
         var (ids, refused, firstSubmit, submitSeconds) = await SubmitManyAsync(farm, options.ThroughputBuilds, options.MassClients, _ => user, served: true);
-        var timeout = TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(ids.Count / 5.0);
+        var timeout = TimeSpan.FromMinutes(3) + TimeSpan.FromSeconds(ids.Count / 2.0);
         await BuildLedger.AwaitAsync(farm.Ledger, ids, b => b.RebuildEnd is not null, timeout);
         using var viewer = farm.Client(user, FarmRoles.Viewer);
         var ended = await FarmApi.AwaitEndedAsync(viewer, farm.SubmissionUrl, user, ids, TimeSpan.FromMinutes(3));
