@@ -55,6 +55,12 @@ internal sealed record BenchOptions
 
     public bool Recording => Record ?? !Quick;
 
+    /// <summary>"quick", "issue sizes" (every size issue 10's) or "custom sizes".</summary>
+    public string Kind => Quick ? "quick" : this with { Scenarios = Default.Scenarios, Runs = Default.Runs, Fsync = Default.Fsync, Out = null, Record = null, Keep = false } == Default
+        ? "issue sizes" : "custom sizes";
+
+    private static readonly BenchOptions Default = new();
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();

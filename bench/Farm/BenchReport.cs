@@ -114,7 +114,7 @@ internal sealed class BenchReport
     }
 
     /// <summary>The line of bench/results/README.md's table for this run.</summary>
-    public string ReadmeLine(bool quick, int runs)
+    public string ReadmeLine(string kind, int runs)
     {
         string M(int n, string figure, string format = "0.#")
         {
@@ -127,7 +127,7 @@ internal sealed class BenchReport
             Commit,
             $"{Machine["cpu"]}, {Machine["memory"]}",
             $"{Machine["loadAverageAtStart"]} → {Machine["loadAverageAtEnd"]}",
-            $"{(quick ? "quick" : "full")}, {runs} run{(runs == 1 ? "" : "s")}",
+            $"{kind}, {runs} run{(runs == 1 ? "" : "s")}",
             $"{M(1, "messagesPerSecond", "0")}/s, {M(1, "roundTripMsP50", "0.##")}/{M(1, "roundTripMsP99", "0.##")} ms",
             $"{M(2, "submitToStartMsP50", "0")}/{M(2, "submitToStartMsP99", "0")} ms",
             $"{M(3, "handOffMsP50", "0")}/{M(3, "handOffMsP99", "0")} ms",

@@ -46,7 +46,7 @@ var report = new BenchReport
     },
     Options = new()
     {
-        ["quick"] = options.Quick, ["runs"] = options.Runs, ["postgresFsync"] = options.Fsync,
+        ["kind"] = options.Kind, ["runs"] = options.Runs, ["postgresFsync"] = options.Fsync,
         ["rawMessages"] = options.RawMessages, ["rawRoundTrips"] = options.RawRoundTrips,
         ["idleBuilds"] = options.IdleBuilds, ["idleRatePerSecond"] = options.IdleRate, ["handOffBuilds"] = options.HandOffBuilds,
         ["throughputBuilds"] = options.ThroughputBuilds, ["massSubmissions"] = options.MassSubmissions, ["massClients"] = options.MassClients,
@@ -147,7 +147,7 @@ if (outFile is not null)
 {
     report.Write(outFile);
 }
-var line = report.ReadmeLine(options.Quick, options.Runs);
+var line = report.ReadmeLine(options.Kind, options.Runs);
 if (options.Recording)
 {
     BenchReport.AppendToReadme(Path.Combine(results, "README.md"), line);
