@@ -30,7 +30,7 @@ internal sealed partial class FarmScenarios
         response.EnsureSuccessStatusCode();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
         var lags = new List<double>();
-        long lines = 0, highest = 0;
+        long lines = 0, highest = 0, previous = 0, gaps = 0, backwards = 0;
         long firstPrinted = long.MaxValue, lastReceived = 0;
         var ended = false;
         while (await reader.ReadLineAsync(stop.Token) is { } line)
@@ -60,6 +60,10 @@ internal sealed partial class FarmScenarios
                     continue;
                 }
                 lines++;
+                // A jump forward is lines the follower skipped; a step back, lines sent out of order.
+                gaps += seq > previous + 1 ? 1 : 0;
+                backwards += seq <= previous ? 1 : 0;
+                previous = seq;
                 highest = Math.Max(highest, seq);
                 firstPrinted = Math.Min(firstPrinted, at);
                 lastReceived = received;
@@ -86,9 +90,11 @@ internal sealed partial class FarmScenarios
             ["logBytes"] = options.LogBytes,
             ["linesPrinted"] = expected,
             ["linesReceived"] = lines,
-            // Lines the follower never got (the farm's follower ends 0.5 s after the build's end: batches later than that are not sent).
+            // Lines the follower never got (followerGaps: in how many places the lines it got jump forward).
             ["followerMissedLines"] = expected - lines,
             ["followerLastLine"] = highest,
+            ["followerGaps"] = gaps,
+            ["followerOutOfOrder"] = backwards,
             ["followerEnded"] = ended ? 1 : 0,
             ["storedComplete"] = stored ? 1 : 0,
             // 1 when the stored log lacks its last line.
