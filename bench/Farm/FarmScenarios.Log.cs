@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using BuildFarm.ServiceDefaults.Auth;
 
@@ -71,18 +70,29 @@ internal sealed partial class FarmScenarios
             }
         }
         await memory.DisposeAsync();
-        // Whether the whole log was stored: the stdout stream's end holds the last line printed.
-        var last = $"bench-log {expected:D10} ";
-        var stored = false;
-        for (var clock = Stopwatch.StartNew(); !stored && clock.Elapsed < TimeSpan.FromMinutes(1);)
+        // What was stored: the whole stdout stream read back once the build ended, its numbered lines counted (again for
+        // up to a minute while lines are missing: batches may still be on their way).
+        long storedLines = 0, storedGaps = 0, storedPrevious = 0;
+        var settle = Stopwatch.StartNew();
+        for (var tries = 0; tries == 0 || (storedLines != expected && settle.Elapsed < TimeSpan.FromMinutes(1)); tries++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(farm.SubmissionUrl, $"/api/v1/builds/{build}/logs?stream=stdout"));
-            request.Headers.Range = new RangeHeaderValue(Math.Max(0, options.LogBytes - 1000), null);
-            using var tail = await follower.SendAsync(request);
-            stored = tail.IsSuccessStatusCode && (await tail.Content.ReadAsStringAsync()).Contains(last, StringComparison.Ordinal);
-            if (!stored)
+            if (tries > 0)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1));
+                await Task.Delay(TimeSpan.FromSeconds(2));
+            }
+            (storedLines, storedGaps, storedPrevious) = (0, 0, 0);
+            using var whole = await follower.GetAsync(new Uri(farm.SubmissionUrl, $"/api/v1/builds/{build}/logs?stream=stdout"), HttpCompletionOption.ResponseHeadersRead, stop.Token);
+            whole.EnsureSuccessStatusCode();
+            using var text = new StreamReader(await whole.Content.ReadAsStreamAsync(stop.Token));
+            while (await text.ReadLineAsync(stop.Token) is { } printed)
+            {
+                if (printed.StartsWith("bench-log ", StringComparison.Ordinal) && printed.Length >= 40
+                    && long.TryParse(printed.AsSpan(10, 10), CultureInfo.InvariantCulture, out var seq))
+                {
+                    storedLines++;
+                    storedGaps += seq != storedPrevious + 1 ? 1 : 0;
+                    storedPrevious = seq;
+                }
             }
         }
         var figures = new Dictionary<string, double>
@@ -96,9 +106,10 @@ internal sealed partial class FarmScenarios
             ["followerGaps"] = gaps,
             ["followerOutOfOrder"] = backwards,
             ["followerEnded"] = ended ? 1 : 0,
-            ["storedComplete"] = stored ? 1 : 0,
-            // 1 when the stored log lacks its last line.
-            ["lost"] = stored ? 0 : 1,
+            ["linesStored"] = storedLines,
+            // Where the stored lines do not follow each other (a line missing, doubled or out of order).
+            ["storedGaps"] = storedGaps,
+            ["lost"] = expected - storedLines,
             ["linesStoredPerSecond"] = lines == 0 ? 0 : Math.Round(lines / ((lastReceived - firstPrinted) / 1e9), 0),
             ["workerPeakRssMb"] = Mb(memory.Peaks.Max()),
         };
