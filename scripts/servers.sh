@@ -162,6 +162,8 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $AMQP_MGMT_PORT
 loopback_users.guest = true
 CONF
+  # RABBIT_CONF_EXTRA: more lines for rabbitmq.conf (./farm bench shortens the statistics interval with it).
+  [ -z "${RABBIT_CONF_EXTRA:-}" ] || printf '%s\n' "$RABBIT_CONF_EXTRA" >>"$rb/rabbitmq.conf"
   echo '[rabbitmq_management].' >"$rb/enabled_plugins"
   : >"$rb/rabbitmq-env.conf"
   (

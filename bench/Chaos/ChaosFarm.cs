@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
+using BuildFarm.Bench;
 using BuildFarm.ServiceDefaults.Auth;
 using BuildFarm.Testing;
 using Npgsql;
@@ -13,7 +14,7 @@ namespace BuildFarm.Chaos;
 /// connecting to RabbitMQ as its own user with the permissions of scripts/rabbitmq-permissions.tsv, as ./farm up does.
 /// Builds run in the stand-in mock, which records them in the run's ledger.
 /// </summary>
-internal sealed class ChaosFarm(ChaosServers servers, string temp, string runId, Action<string> say) : IAsyncDisposable
+internal sealed class ChaosFarm(FarmServers servers, string temp, string runId, Action<string> say) : IAsyncDisposable
 {
     private readonly Dictionary<string, string> _environment = [];
     private readonly Dictionary<string, Uri> _busUsers = [];

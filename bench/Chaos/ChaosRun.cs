@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BuildFarm.Bench;
 using BuildFarm.ServiceDefaults.Auth;
 
 namespace BuildFarm.Chaos;
@@ -37,7 +38,7 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
     private readonly Stopwatch _clock = new();
     private readonly StreamWriter _log = new(Path.Combine(runDirectory, "chaos.log")) { AutoFlush = true };
     private readonly string _runId = Path.GetFileName(runDirectory);
-    private ChaosServers _servers = null!;
+    private FarmServers _servers = null!;
     private ChaosFarm _farm = null!;
     private ChaosPlan _plan = null!;
     private List<Submitted> _submitted = [];
@@ -141,7 +142,7 @@ internal sealed partial class ChaosRun(ChaosOptions options, string runDirectory
 
     private async Task SetUpAsync()
     {
-        _servers = new ChaosServers(Path.Combine(temp, "servers"));
+        _servers = new FarmServers(Path.Combine(temp, "servers"), "chaos", fsync: false);
         Say($"starting PostgreSQL :{_servers.PgPort}, Redis :{_servers.RedisPort}, RabbitMQ :{_servers.AmqpPort} " +
             $"(management :{_servers.ManagementPort}, node {_servers.Node})");
         await _servers.StartAllAsync();

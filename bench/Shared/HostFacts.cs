@@ -18,6 +18,16 @@ internal static class HostFacts
         return pretty ?? RuntimeInformation.OSDescription;
     }
 
+    /// <summary>MemTotal from /proc/meminfo, in GiB.</summary>
+    public static string Memory()
+    {
+        const string file = "/proc/meminfo";
+        var total = File.Exists(file)
+            ? File.ReadLines(file).FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))?.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]
+            : null;
+        return long.TryParse(total, out var kib) ? $"{kib / 1024.0 / 1024.0:0.0} GiB" : "n/a";
+    }
+
     public static string Cpu()
     {
         const string file = "/proc/cpuinfo";

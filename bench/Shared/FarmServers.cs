@@ -3,21 +3,26 @@ using System.Net;
 using System.Net.Sockets;
 using BuildFarm.Testing;
 
-namespace BuildFarm.Chaos;
+namespace BuildFarm.Bench;
 
 /// <summary>
-/// The run's own PostgreSQL, Redis and RabbitMQ, started and stopped with the functions ./farm uses
+/// A run's own PostgreSQL, Redis and RabbitMQ, started and stopped with the functions ./farm uses
 /// (scripts/servers.sh), state in the run's folder, on free loopback ports below 32768 (RabbitMQ fails in the
 /// ephemeral range): never the dev farm's or the test servers'. A stop keeps the data, as a real restart does.
+/// Linked into ./farm chaos (bench/Chaos) and ./farm bench (bench/Farm).
 /// </summary>
-internal sealed class ChaosServers(string state)
+/// <param name="state">The folder the servers keep their files in.</param>
+/// <param name="name">Names the RabbitMQ node (rabbit-NAME-RANDOM@localhost).</param>
+/// <param name="fsync">PostgreSQL's fsync: off where durability on a slow disk is not what is measured.</param>
+/// <param name="rabbitConfig">Extra lines for rabbitmq.conf (e.g. a shorter statistics interval).</param>
+internal sealed class FarmServers(string state, string name, bool fsync, string rabbitConfig = "")
 {
     public int PgPort { get; } = FreePort();
     public int RedisPort { get; } = FreePort();
     public int AmqpPort { get; } = FreePort();
     public int ManagementPort { get; } = FreePort();
     public int DistPort { get; } = FreePort();
-    public string Node { get; } = $"rabbit-chaos-{Guid.NewGuid().ToString("N")[..8]}@localhost";
+    public string Node { get; } = $"rabbit-{name}-{Guid.NewGuid().ToString("N")[..8]}@localhost";
 
     public string Postgres(string database) => $"Host=127.0.0.1;Port={PgPort};Username=buildfarm;Database={database};Timeout=5;Command Timeout=30";
     public string Redis => $"127.0.0.1:{RedisPort}";
@@ -63,8 +68,8 @@ internal sealed class ChaosServers(string state)
         start.Environment["AMQP_MGMT_PORT"] = ManagementPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["AMQP_DIST_PORT"] = DistPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["RABBIT_NODE"] = Node;
-        // A chaos run measures restarts, not durability on a slow disk: as ./farm test does.
-        start.Environment["PG_FSYNC"] = "off";
+        start.Environment["PG_FSYNC"] = fsync ? "on" : "off";
+        start.Environment["RABBIT_CONF_EXTRA"] = rabbitConfig;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
