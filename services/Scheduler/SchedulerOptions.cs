@@ -49,4 +49,15 @@ public sealed class SchedulerOptions
     /// <summary>Duration assumed for a build with no measured history.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan DefaultBuildDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Status questions read a queue shorter than this again each time (exact); a longer queue is read at most once per
+    /// <see cref="StatusViewMaxAge"/> and questions meanwhile are answered from the last read (see Status/StatusReader).
+    /// </summary>
+    [Range(0, 10_000_000)]
+    public int StatusViewExactBelow { get; set; } = 2000;
+
+    /// <summary>How old the last read of a long queue may be when a status question is answered from it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan StatusViewMaxAge { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -39,6 +39,7 @@ public static class SubmissionExtensions
         builder.Services.AddSingleton<BuildSubmissions>();
         builder.Services.AddSingleton<BuildQueries>();
         builder.Services.AddSingleton<BuildRejections>();
+        builder.Services.AddSingleton<QueueLengthCache>();
         builder.Services.AddSingleton<TakenUpRequests>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TakenUpRequests>());
         builder.Services.AddSingleton<ServerQueries>();

@@ -2,6 +2,7 @@ using BuildFarm.Contracts;
 using BuildFarm.Domain;
 using BuildFarm.Persistence;
 using BuildFarm.Scheduler.Dispatch;
+using BuildFarm.Scheduler.Status;
 using BuildFarm.ServiceDefaults;
 using BuildFarm.Testing;
 using MassTransit;
@@ -40,8 +41,12 @@ public sealed class SchedulerDatabase : IAsyncDisposable
     public FarmSettingsCache Settings => provider.GetRequiredService<FarmSettingsCache>();
 
     /// <summary>A new database with the Scheduler's migrations; <paramref name="consumers"/> are started on the test harness.</summary>
+    public StatusReader Status => provider.GetRequiredService<StatusReader>();
+
+    public FakeTimeProvider Clock => provider.GetRequiredService<FakeTimeProvider>();
+
     public static async Task<SchedulerDatabase> CreateAsync(int limit, Action<IBusRegistrationConfigurator>? consumers = null,
-        Func<FarmSettings, FarmSettings>? settings = null)
+        Func<FarmSettings, FarmSettings>? settings = null, Action<SchedulerOptions>? options = null)
     {
         var database = await TestServers.CreateDatabaseAsync("queue");
         var dataSource = NpgsqlDataSource.Create(database);
@@ -53,10 +58,16 @@ public sealed class SchedulerDatabase : IAsyncDisposable
             .AddLogging()
             .AddSingleton(dataSource)
             .AddSingleton(cache)
-            .AddSingleton<TimeProvider>(new FakeTimeProvider(Now))
+            .AddSingleton(new FakeTimeProvider(Now))
+            .AddSingleton<TimeProvider>(sp => sp.GetRequiredService<FakeTimeProvider>())
+            .AddSingleton<StatusReader>()
             .AddSingleton<DispatchSignal>()
             .AddSingleton<Dispatcher>();
-        services.AddOptions<SchedulerOptions>().Configure(o => o.AgingStep = Aging);
+        services.AddOptions<SchedulerOptions>().Configure(o =>
+        {
+            o.AgingStep = Aging;
+            options?.Invoke(o);
+        });
         services.AddMassTransitTestHarness(x => consumers?.Invoke(x));
         services.AddPostgresOutboxServices(o => o.DeliveryEnabled = false);
         // The outbox's relay and cleanup are not under test here: rows stay in the outbox.

@@ -15,7 +15,13 @@ namespace BuildFarm.Scheduler.Status;
 public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningBuild> running, DurationModel durations,
     FarmSettings farm, TimeSpan agingStep, DateTimeOffset now)
 {
-    private readonly Dictionary<Guid, HashSet<string>> candidates = [];
+    // One estimator answers many questions at once (a view of a long queue, see StatusReader): what it works out once
+    // (the queue's order, each build's candidate servers) is kept, thread-safe.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, HashSet<string>> candidates = new();
+    private IReadOnlyList<QueuedBuild>? queueOrder;
+
+    /// <summary>The whole queue in dispatch order, worked out once (two questions at once may both work it out: same answer).</summary>
+    private IReadOnlyList<QueuedBuild> OrderedQueue => Volatile.Read(ref queueOrder) ?? (queueOrder = QueueOrder.Order(snapshot.Queue, now, agingStep, snapshot.ServedBySubmitter));
 
     public BuildStatusReport Queued(QueuedBuild build, string? lastReason) =>
         Estimate(build, snapshot.Queue, b => Candidates(b), lastReason);
@@ -36,7 +42,7 @@ public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningB
     private BuildStatusReport Estimate(QueuedBuild build, IReadOnlyList<QueuedBuild> queue, Func<QueuedBuild, HashSet<string>> candidatesOf, string? lastReason)
     {
         var mine = candidatesOf(build);
-        var order = QueueOrder.Order(queue, now, agingStep, snapshot.ServedBySubmitter);
+        var order = ReferenceEquals(queue, snapshot.Queue) ? OrderedQueue : QueueOrder.Order(queue, now, agingStep, snapshot.ServedBySubmitter);
         var competing = order.Where(b => b.BuildId == build.BuildId || Competes(b, build, candidatesOf(b), mine)).ToList();
         var position = competing.FindIndex(b => b.BuildId == build.BuildId) + 1;
         var (expected, basis) = durations.Expected(build.SourceRepository, build.TargetArchitecture, build.Toolchain);
@@ -110,12 +116,7 @@ public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningB
 
     private HashSet<string> Candidates(QueuedBuild build)
     {
-        if (!candidates.TryGetValue(build.BuildId, out var set))
-        {
-            set = Placement.Candidates(build, snapshot.Servers, out _).Select(s => s.ServerId).ToHashSet();
-            candidates[build.BuildId] = set;
-        }
-        return set;
+        return candidates.GetOrAdd(build.BuildId, id => Placement.Candidates(build, snapshot.Servers, out _).Select(s => s.ServerId).ToHashSet());
     }
 
     private static bool Competes(QueuedBuild other, QueuedBuild build, HashSet<string> theirs, HashSet<string> mine) =>

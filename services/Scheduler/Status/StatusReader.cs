@@ -13,6 +13,10 @@ namespace BuildFarm.Scheduler.Status;
 /// <summary>Answers "where is my build" and "how is the queue" from one consistent read of the database.</summary>
 public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache settings, IOptions<SchedulerOptions> options, TimeProvider time)
 {
+    private readonly Lock gate = new();
+    private QueueView? view;
+    private Task<QueueView>? reading;
+
     public async Task<BuildStatusReport> BuildAsync(Guid buildId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -38,10 +42,10 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
                 reader.NullableValue<DateTimeOffset>("since"), reader.GetString("repository"), reader.GetString("architecture"), reader.GetString("toolchain"));
         }
 
-        var durations = await DurationsAsync(connection, transaction, ct);
         var report = new BuildStatusReport { BuildId = buildId, Found = true, State = state, Attempt = row.Attempt, ServerId = row.ServerId, At = now };
         if (BuildStates.OnAServer.Contains(state))
         {
+            var durations = await DurationsAsync(connection, transaction, ct);
             var (expected, basis) = durations.Expected(row.Repository, row.Architecture, row.Toolchain);
             return report with
             {
@@ -55,39 +59,102 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
             return report;
         }
 
-        var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, ct);
-        var build = snapshot.Queue.FirstOrDefault(b => b.BuildId == buildId);
-        if (build is null)
+        await transaction.CommitAsync(ct);
+        var view = await ViewAsync(now, ct);
+        if (view.Find(buildId) is not { } build)
         {
-            // Placed on a server a moment ago; the saga has not taken the placement up yet.
-            return report with { WhyWaiting = "being dispatched", QueuePosition = 0 };
+            // Placed on a server a moment ago (the saga has not taken the placement up yet), or queued after the view.
+            return view.Queued < options.Value.StatusViewExactBelow
+                ? report with { WhyWaiting = "being dispatched", QueuePosition = 0 }
+                : report with { WhyWaiting = $"being dispatched, or queued after the last look at the long queue ({view.At:HH:mm:ss.fff} UTC)" };
         }
-        var running = await RunningAsync(connection, transaction, ct);
-        var estimator = new QueueEstimator(snapshot, running, durations, settings.Current, options.Value.AgingStep, now);
-        return estimator.Queued(build, row.Reason) with { Attempt = row.Attempt };
+        return view.Estimator.Queued(build, row.Reason) with { Attempt = row.Attempt, At = view.At };
     }
 
-    public async Task<QueueStatusReport> QueueAsync(CancellationToken ct)
+    public async Task<QueueStatusReport> QueueAsync(CancellationToken ct) => (await ViewAsync(time.GetUtcNow(), ct)).Report.Value;
+
+    /// <summary>
+    /// The queue as one consistent read saw it. A queue of up to <see cref="SchedulerOptions.StatusViewExactBelow"/> builds is
+    /// read again for every question (it costs a few milliseconds); a longer one is read at most once per
+    /// <see cref="SchedulerOptions.StatusViewMaxAge"/>: a question meanwhile gets the last view (its time is the report's
+    /// At) while a new one is read, so no question waits for reading 100,000 queued builds but the first.
+    /// </summary>
+    private async Task<QueueView> ViewAsync(DateTimeOffset now, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
-        var now = time.GetUtcNow();
-        var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, ct);
-        var running = await RunningAsync(connection, transaction, ct);
-        var durations = await DurationsAsync(connection, transaction, ct);
-        var estimator = new QueueEstimator(snapshot, running, durations, settings.Current, options.Value.AgingStep, now);
+        Task<QueueView> loading;
+        lock (gate)
+        {
+            if (view is { } current && current.Queued >= options.Value.StatusViewExactBelow && now - current.At < options.Value.StatusViewMaxAge)
+            {
+                return current;
+            }
+            loading = reading ??= ReadViewAsync();
+            if (view is { } stale && stale.Queued >= options.Value.StatusViewExactBelow)
+            {
+                return stale;
+            }
+        }
+        return await loading.WaitAsync(ct);
+    }
+
+    private async Task<QueueView> ReadViewAsync()
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead);
+            var now = time.GetUtcNow();
+            var snapshot = await FarmSnapshot.LoadAsync(connection, transaction, now, CancellationToken.None);
+            var running = await RunningAsync(connection, transaction, CancellationToken.None);
+            var durations = await DurationsAsync(connection, transaction, CancellationToken.None);
+            var farm = settings.Current;
+            var read = new QueueView(now, snapshot, new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now),
+                new Lazy<QueueStatusReport>(() => QueueReport(snapshot, running, durations, farm, now)));
+            lock (gate)
+            {
+                view = read;
+            }
+            return read;
+        }
+        finally
+        {
+            lock (gate)
+            {
+                reading = null;
+            }
+        }
+    }
+
+    private QueueStatusReport QueueReport(FarmSnapshot snapshot, List<RunningBuild> running, DurationModel durations, FarmSettings farm, DateTimeOffset now)
+    {
+        var estimator = new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now);
         var architectures = snapshot.Servers.Where(s => s.Online).SelectMany(s => s.Architectures).Distinct().Order(StringComparer.Ordinal);
         return new QueueStatusReport
         {
             Queued = snapshot.Queue.Count,
             Building = running.Count,
-            FarmLimit = settings.Current.MaxConcurrentBuilds,
+            FarmLimit = farm.MaxConcurrentBuilds,
             QueuedByArchitecture = snapshot.Queue.GroupBy(b => b.TargetArchitecture).ToDictionary(g => g.Key, g => g.Count()),
             BuildingByArchitecture = running.GroupBy(b => b.TargetArchitecture).ToDictionary(g => g.Key, g => g.Count()),
             QueuedByPriority = Enum.GetValues<BuildPriority>().ToDictionary(p => p.ToName(), p => snapshot.Queue.Count(b => b.Priority == p)),
             EstimatedWait = [.. architectures.Select(estimator.NewBuildWait)],
             At = now,
         };
+    }
+
+    private sealed class QueueView(DateTimeOffset at, FarmSnapshot snapshot, QueueEstimator estimator, Lazy<QueueStatusReport> report)
+    {
+        private readonly Dictionary<Guid, QueuedBuild> byId = snapshot.Queue.ToDictionary(b => b.BuildId);
+
+        public DateTimeOffset At => at;
+
+        public int Queued => snapshot.Queue.Count;
+
+        public QueueEstimator Estimator => estimator;
+
+        public Lazy<QueueStatusReport> Report => report;
+
+        public QueuedBuild? Find(Guid id) => byId.GetValueOrDefault(id);
     }
 
     private async Task<DurationModel> DurationsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)

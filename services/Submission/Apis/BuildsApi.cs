@@ -49,6 +49,7 @@ internal static class BuildsApi
         SubmitBuildRequest body,
         [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         BuildSubmissions submissions,
+        QueueLengthCache queueLength,
         PostgresOutbox outbox,
         FarmSettingsCache settings,
         TimeProvider time,
@@ -65,7 +66,7 @@ internal static class BuildsApi
             return TypedResults.Ok(new SubmitBuildResponse(earlier, "Queued", BuildLinks.For(earlier)));
         }
         var limit = settings.Current.MaxQueueSize;
-        if (await submissions.CountQueuedAsync(ct) >= limit)
+        if (await queueLength.LengthAsync(limit, submissions.CountQueuedAsync, ct) >= limit)
         {
             http.Response.Headers.RetryAfter = "60";
             return TypedResults.Problem($"The queue holds its maximum of {limit} builds; try again later.",
