@@ -137,6 +137,20 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
         return true;
     }
 
+    /// <summary>Whether the batch <paramref name="sequence"/> of the stream is stored, or the attempt's log was cut (nothing more will be).</summary>
+    public async Task<bool> HasStoredAsync(Guid buildId, int attempt, string stream, long sequence, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT EXISTS (SELECT 1 FROM build_log WHERE build_id = $1 AND attempt = $2 AND stream = $3 AND sequence = $4)
+                OR EXISTS (SELECT 1 FROM build_log_size WHERE build_id = $1 AND attempt = $2 AND truncated)
+            """);
+        command.Parameters.AddWithValue(buildId);
+        command.Parameters.AddWithValue(attempt);
+        command.Parameters.AddWithValue(stream);
+        command.Parameters.AddWithValue(sequence);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
     {
         var command = new NpgsqlBatchCommand(sql);
