@@ -88,7 +88,9 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
             {
                 return current;
             }
-            loading = reading ??= ReadViewAsync();
+            // On the thread pool, never inline: a read that completed at once (a fast local database) would run its
+            // finally, which clears `reading`, before this assignment, and leave a finished read here for good.
+            loading = reading ??= Task.Run(ReadViewAsync);
             if (view is { } stale && stale.Queued >= options.Value.StatusViewExactBelow)
             {
                 return stale;
