@@ -80,7 +80,6 @@ public sealed class Dispatcher(
         var threshold = farm.UtilizationThresholdPercent;
         var (serverList, used) = await FarmSnapshot.LoadServersAsync(connection, transaction, now, ct);
         var servers = serverList.ToDictionary(s => s.ServerId);
-        var placed = 0;
         var read = 0;
         var shares = ShareCaps.None;
         if (farm.MaxRunningPerSubmitter > 0 || farm.MaxRunningPerProject > 0)
@@ -119,7 +118,6 @@ public sealed class Dispatcher(
                 shares.Add(build);
                 placedNow.Add(build.BuildId);
                 used++;
-                placed++;
                 free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
                 if (free == 0)
                 {
@@ -136,11 +134,11 @@ public sealed class Dispatcher(
         var nextRetry = free > 0 ? await FarmSnapshot.NextRetryAsync(connection, transaction, now, ct) : null;
 
         await session.CommitAsync(ct);
-        Placed.Add(placed);
+        Placed.Add(placedNow.Count);
         PassDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        activity?.SetTag("buildfarm.placed", placed);
+        activity?.SetTag("buildfarm.placed", placedNow.Count);
         activity?.SetTag("buildfarm.queue_read", read);
-        return new PassResult(placed, nextRetry, read);
+        return new PassResult(placedNow.Count, nextRetry, read);
     }
 
     /// <summary>

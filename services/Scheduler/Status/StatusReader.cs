@@ -110,8 +110,9 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
             var running = await RunningAsync(connection, transaction, CancellationToken.None);
             var durations = await DurationsAsync(connection, transaction, CancellationToken.None);
             var farm = settings.Current;
-            var read = new QueueView(now, snapshot, new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now),
-                new Lazy<QueueStatusReport>(() => QueueReport(snapshot, running, durations, farm, now)));
+            // One estimator for the builds' questions and the queue's report: the queue is ordered once per read.
+            var estimator = new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now);
+            var read = new QueueView(now, snapshot, estimator, new Lazy<QueueStatusReport>(() => QueueReport(snapshot, running, estimator, farm, now)));
             lock (gate)
             {
                 view = read;
@@ -127,9 +128,8 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
         }
     }
 
-    private QueueStatusReport QueueReport(FarmSnapshot snapshot, List<RunningBuild> running, DurationModel durations, FarmSettings farm, DateTimeOffset now)
+    private static QueueStatusReport QueueReport(FarmSnapshot snapshot, List<RunningBuild> running, QueueEstimator estimator, FarmSettings farm, DateTimeOffset now)
     {
-        var estimator = new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now);
         var architectures = snapshot.Servers.Where(s => s.Online).SelectMany(s => s.Architectures).Distinct().Order(StringComparer.Ordinal);
         return new QueueStatusReport
         {
