@@ -6,8 +6,7 @@ namespace BuildFarm.Dispatch.Bench;
 internal sealed record Figures(
     Distribution? HandOff,
     Distribution? FinishToCompleted,
-    Distribution? CompletedToAssigned,
-    Distribution? AssignedToDispatch,
+    Distribution? CompletedToDispatch,
     double WallSeconds,
     double BuildsPerSecond,
     double SteadyBuildsPerSecond,
@@ -69,8 +68,7 @@ internal static class Analysis
         return new Figures(
             Distribution.Of(measured.Select(h => h.Ms)),
             singleSlot ? Distribution.Of(measured.Where(h => h.Freed.Completed != 0).Select(h => Ms(h.Freed.Completed - h.Freed.Finishing))) : null,
-            singleSlot ? Distribution.Of(measured.Where(h => h.Freed.Completed != 0 && h.Next.Assigned != 0).Select(h => Ms(h.Next.Assigned - h.Freed.Completed))) : null,
-            singleSlot ? Distribution.Of(measured.Where(h => h.Next.Assigned != 0).Select(h => Ms(h.Next.Dispatched - h.Next.Assigned))) : null,
+            singleSlot ? Distribution.Of(measured.Where(h => h.Freed.Completed != 0).Select(h => Ms(h.Next.Dispatched - h.Freed.Completed))) : null,
             wall,
             wall > 0 ? completions.Length / wall : 0,
             steady,

@@ -14,6 +14,4 @@ internal sealed class BuildTimeline(Guid buildId)
     public long Finishing { get; set; }
     /// <summary>The Scheduler's BuildCompleted arrived.</summary>
     public long Completed { get; set; }
-    /// <summary>The dispatcher's AssignBuild for this build arrived (a copy, on the benchmark's own queue).</summary>
-    public long Assigned { get; set; }
 }

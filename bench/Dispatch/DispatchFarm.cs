@@ -67,7 +67,6 @@ internal sealed class DispatchFarm : IAsyncDisposable
             }
             cfg.ReceiveEndpoint("dispatch-bench", e =>
             {
-                e.Handler<AssignBuild>(OnAssigned);
                 e.Handler<BuildStarted>(OnStartedAsync);
                 e.Handler<BuildCompleted>(OnCompleted);
                 e.Handler<BuildFailed>(OnFailed);
@@ -227,20 +226,6 @@ internal sealed class DispatchFarm : IAsyncDisposable
         {
             await FinishAsync(server, build);
         }
-    }
-
-    private Task OnAssigned(ConsumeContext<AssignBuild> context)
-    {
-        var arrived = Stopwatch.GetTimestamp();
-        var build = builds.GetOrAdd(context.Message.BuildId, id => new BuildTimeline(id));
-        lock (build)
-        {
-            if (build.Assigned == 0)
-            {
-                build.Assigned = arrived;
-            }
-        }
-        return Task.CompletedTask;
     }
 
     private async Task OnStartedAsync(ConsumeContext<BuildStarted> context)

@@ -44,14 +44,14 @@ internal static class Report
             The clock starts just before the build server publishes `BuildRunFinished(Succeeded)` and stops when the next
             `DispatchBuild` arrives at the same server's queue. In between: RabbitMQ delivers `BuildRunFinished` to the saga
             endpoint; the saga loads the build's row, moves it to Completed and writes `BuildCompleted` to the outbox table in
-            one PostgreSQL transaction (plus the inbox row); after the commit the outbox relay, woken in-process, sends
-            `BuildCompleted`; the Scheduler's `TriggerDispatchConsumer` receives it and pokes the dispatcher, whose loop wakes at
-            once and runs a pass: under a PostgreSQL advisory lock it reads the servers, the occupied slots and the whole queue,
-            orders the queue, places the first build that fits, records the placement and `AssignBuild` in the outbox in one
-            transaction; the relay sends `AssignBuild`; the saga takes it (Queued → Dispatched) and, again through its
-            transactional outbox and the relay, sends `DispatchBuild` to `build-server-{id}`. That is four RabbitMQ hops, three
-            PostgreSQL transactions with outbox rows, three relay sends and one dispatch pass, and no poll interval anywhere on
-            the path (Koji's builders poll every 60 s, Copr's every 30 s).
+            one PostgreSQL transaction (plus the inbox row); the commit pokes the dispatcher in-process (and wakes the relay,
+            which sends `BuildCompleted` to whoever listens), whose loop wakes at once and runs a pass: under a PostgreSQL
+            advisory lock it reads the servers, the occupied slots and the head of the queue, orders it, places the first build that fits and makes its saga transition (Queued → Dispatched) with
+            `DispatchBuild` in the outbox, in one transaction; the relay sends `DispatchBuild` to `build-server-{id}`. That is
+            two RabbitMQ hops, two PostgreSQL transactions with outbox rows, one relay send on the path and one dispatch pass, and no poll
+            interval anywhere on the path (Koji's builders poll every 60 s, Copr's every 30 s). (Before issue 10 the dispatcher
+            waited for `BuildCompleted` to come back from the broker, and the pass sent `AssignBuild`, which the saga, in a transaction
+            of its own, turned into `DispatchBuild`: two hops, a transaction and two relay sends more.)
             """);
         s.AppendLine();
         s.AppendLine("## Hand-off latency");
@@ -66,14 +66,13 @@ internal static class Report
             if (figures.FinishToCompleted is not null)
             {
                 Row(s, "  … of which: BuildRunFinished → BuildCompleted seen", result.Scenario.Warmup, figures.FinishToCompleted);
-                Row(s, "  … of which: BuildCompleted seen → next AssignBuild seen", result.Scenario.Warmup, figures.CompletedToAssigned);
-                Row(s, "  … of which: AssignBuild seen → DispatchBuild", result.Scenario.Warmup, figures.AssignedToDispatch);
+                Row(s, "  … of which: BuildCompleted seen → next DispatchBuild", result.Scenario.Warmup, figures.CompletedToDispatch);
             }
         }
         s.AppendLine();
-        s.AppendLine("The parts are split where the benchmark's own queue receives a copy of `BuildCompleted` and of the dispatcher's `AssignBuild`;");
-        s.AppendLine("the Scheduler receives the same messages from its own queues at about the same moments. So the three parts are roughly: the saga's");
-        s.AppendLine("Completed transition and its relay; the dispatcher's wake-up, pass and relay; the saga's Dispatched transition and its relay.");
+        s.AppendLine("The parts are split where the benchmark's own queue receives a copy of `BuildCompleted`; the Scheduler receives the same");
+        s.AppendLine("message from its own queue at about the same moment. So the two parts are roughly: the saga's Completed transition and its");
+        s.AppendLine("relay; the dispatcher's wake-up, its pass (with the Dispatched transition) and the relay of `DispatchBuild`.");
         s.AppendLine("\"Finished once Building\" is the real case (a build runs for minutes, so its saga is in Building when it ends);");
         s.AppendLine("\"finished on dispatch\" sends BuildRunAccepted, BuildRunStarted and BuildRunFinished back to back, so the saga applies");
         s.AppendLine("the first two (and may retry on its version check) before the finish.");

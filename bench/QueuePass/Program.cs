@@ -64,7 +64,8 @@ try
         .AddSingleton(dataSource)
         .AddSingleton(settings)
         .AddSingleton<TimeProvider>(new FakeTimeProvider(now))
-        .AddSingleton<Dispatcher>();
+        .AddSingleton<Dispatcher>()
+        .AddSingleton(BuildFarm.Scheduler.Data.BuildStateTable.CreateStore());
     services.AddOptions<SchedulerOptions>();
     services.AddMassTransitTestHarness();
     services.AddPostgresOutboxServices(o => o.DeliveryEnabled = false);
@@ -103,9 +104,15 @@ try
     await ExecuteAsync("""
         INSERT INTO build_state (correlation_id, current_state, version, data, attempt, priority, submitted_by, submitted_at,
                                  architecture, toolchain, repository)
-        SELECT gen_random_uuid(), 'Queued', 1, '{}', 0, (ARRAY['low','normal','high','urgent'])[1 + i % 4], 'user' || (i % 32),
-               $1 - interval '3 hours' + i * interval '100 ms', 'x86_64', 'mock:fedora-41-x86_64', 'https://src.example.org/rpms/q' || i || '.git'
-          FROM generate_series(1, $2) i
+        SELECT id, 'Queued', 1,
+               -- the saga's data, as its repository writes it (a pass that dispatches a build loads and rewrites it)
+               jsonb_build_object('CurrentState', 'Queued', 'Attempt', 0, 'Priority', priority, 'SubmittedBy', who, 'SubmittedAt', at,
+                                  'QueuedAt', at, 'TargetArchitecture', 'x86_64', 'Toolchain', 'mock:fedora-41-x86_64',
+                                  'SourceRepository', repository, 'Branch', 'main', 'CommitHash', 'HEAD'),
+               0, priority, who, at, 'x86_64', 'mock:fedora-41-x86_64', repository
+          FROM (SELECT gen_random_uuid() AS id, (ARRAY['low','normal','high','urgent'])[1 + i % 4] AS priority, 'user' || (i % 32) AS who,
+                       $1 - interval '3 hours' + i * interval '100 ms' AS at, 'https://src.example.org/rpms/q' || i || '.git' AS repository
+                  FROM generate_series(1, $2) i) q
         """, now, queued);
     await ExecuteAsync("VACUUM ANALYZE build_state");
     var full = await MeasureAsync($"{queued:N0} queued");
@@ -148,7 +155,12 @@ try
                 times.Add(ms);
                 read = pass.QueueRead;
             }
-            await ExecuteAsync("DELETE FROM build_assignment");
+            // Undo the dispatch: the build is queued again as it was.
+            await ExecuteAsync("""
+                UPDATE build_state SET current_state = 'Queued', version = 1, attempt = 0, server_id = NULL, dispatched_at = NULL, deadline_at = NULL,
+                       data = (data - 'ServerId' - 'DispatchedAt' - 'DeadlineAt' - 'History') || '{"CurrentState": "Queued", "Attempt": 0}'
+                 WHERE current_state = 'Dispatched'
+                """);
             await ExecuteAsync("DELETE FROM outbox_message");
         }
         times.Sort();

@@ -16,9 +16,11 @@ namespace BuildFarm.Persistence;
 /// <see cref="BeginAsync"/> and <see cref="CommitAsync"/>. Not thread-safe: one command at a time.
 /// </summary>
 public sealed class PostgresSession(
-    NpgsqlDataSource dataSource, OutboxSignal? outboxSignal = null, Microsoft.Extensions.Options.IOptions<PostgresOutboxOptions>? outboxOptions = null)
+    NpgsqlDataSource dataSource, OutboxSignal? outboxSignal = null, Microsoft.Extensions.Options.IOptions<PostgresOutboxOptions>? outboxOptions = null,
+    IEnumerable<IOutboxCommitObserver>? commitObservers = null)
     : IAsyncDisposable
 {
+    private readonly IOutboxCommitObserver[] _commitObservers = commitObservers?.ToArray() ?? [];
     private readonly List<OutboxRow> _pendingOutbox = [];
     private NpgsqlConnection? _connection;
 
@@ -58,7 +60,7 @@ public sealed class PostgresSession(
     public async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         var transaction = Transaction ?? throw new InvalidOperationException("The PostgresSession has no open transaction.");
-        var wroteOutbox = await FlushOutboxAsync(cancellationToken);
+        var written = await FlushOutboxAsync(cancellationToken);
         Transaction = null;
         try
         {
@@ -68,9 +70,17 @@ public sealed class PostgresSession(
         {
             await transaction.DisposeAsync();
         }
-        if (wroteOutbox)
+        if (written.Length > 0)
         {
             outboxSignal?.Notify();
+            if (_commitObservers.Length > 0)
+            {
+                var types = written.Select(r => (IReadOnlyList<string>)r.MessageType.Split(';', StringSplitOptions.RemoveEmptyEntries)).ToArray();
+                foreach (var observer in _commitObservers)
+                {
+                    observer.Committed(types);
+                }
+            }
         }
     }
 
@@ -83,7 +93,7 @@ public sealed class PostgresSession(
         }
     }
 
-    private async Task<bool> FlushOutboxAsync(CancellationToken cancellationToken)
+    private async Task<OutboxRow[]> FlushOutboxAsync(CancellationToken cancellationToken)
     {
         OutboxRow[] rows;
         lock (_pendingOutbox)
@@ -93,17 +103,22 @@ public sealed class PostgresSession(
         }
         if (rows.Length == 0)
         {
-            return false;
+            return rows;
         }
         await using var batch = CreateBatch();
         foreach (var row in rows)
         {
             batch.BatchCommands.Add(row.ToInsertCommand(outboxOptions?.Value.Owner ?? PostgresOutboxOptions.DefaultOwner));
         }
-        // Delivered to LISTENers when (and only if) the transaction commits; identical ones are merged.
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT pg_notify('{OutboxSignal.Channel}', '')"));
+        // Delivered to LISTENers when (and only if) the transaction commits; identical ones are merged. The payload names
+        // the rows' owner and this process, so only the other relays of that owner wake (see OutboxSignal.Wakes).
+        var owner = outboxOptions?.Value.Owner ?? PostgresOutboxOptions.DefaultOwner;
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pg_notify($1, $2)")
+        {
+            Parameters = { new NpgsqlParameter { Value = OutboxSignal.Channel }, new NpgsqlParameter { Value = outboxSignal?.PayloadFor(owner) ?? owner } },
+        });
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        return true;
+        return rows;
     }
 
     /// <summary>Rolls back the open transaction, if any; never throws (a broken connection is discarded).</summary>

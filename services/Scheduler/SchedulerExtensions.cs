@@ -23,6 +23,7 @@ public static class SchedulerExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FarmSettingsCache>();
         builder.Services.AddSingleton<DispatchSignal>();
+        builder.Services.AddSingleton<BuildFarm.Persistence.Outbox.IOutboxCommitObserver, DispatchOnCommit>();
         builder.Services.AddSingleton<QueueLengthCache>();
         builder.Services.AddSingleton<IQueueGauge, PostgresQueueGauge>();
         builder.Services.AddSingleton<Dispatcher>();

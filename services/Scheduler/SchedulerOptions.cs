@@ -11,14 +11,6 @@ public sealed class SchedulerOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan DispatchAckTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// How long a placement may wait for its build's saga to take up its <c>AssignBuild</c> before the placement
-    /// expires and the build is placed again (a lost or long-delayed order must not hold a server's slot for ever;
-    /// the saga ignores the late one, which names an attempt it has already taken or passed).
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
-    public TimeSpan AssignmentTimeout { get; set; } = TimeSpan.FromMinutes(2);
-
     /// <summary>Added to the slot-wait timeout before the Scheduler gives up on a build that never started.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan StartMargin { get; set; } = TimeSpan.FromSeconds(60);

@@ -65,6 +65,15 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A dispatch is acknowledged by the attempt's first report: <see cref="Contracts.BuildRunStarted"/> when it gets its
+    /// slot within this time (one message and one Scheduler transaction fewer per build), else
+    /// <see cref="Contracts.BuildRunAccepted"/> at this time. Keep it well below the Scheduler's DispatchAckTimeout (30 s);
+    /// 0 acknowledges every dispatch at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan AcknowledgeWithin { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Between SIGTERM and SIGKILL when a build is stopped.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(10);

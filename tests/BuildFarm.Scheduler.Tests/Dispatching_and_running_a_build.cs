@@ -5,7 +5,7 @@ namespace BuildFarm.Scheduler.Tests;
 public sealed class Dispatching_and_running_a_build
 {
     [Fact]
-    public async Task An_assignment_sends_the_dispatch_to_that_servers_queue()
+    public async Task A_dispatch_moves_the_build_to_that_server_with_the_next_attempt()
     {
         await using var h = await SagaHarness.StartAsync();
         var id = await h.DispatchedAsync("b7");
@@ -14,21 +14,24 @@ public sealed class Dispatching_and_running_a_build
         Assert.Equal("Dispatched", build.CurrentState);
         Assert.Equal(1, build.Attempt);
         Assert.Equal("b7", build.ServerId);
+        Assert.Equal(h.Clock.GetUtcNow() + new SchedulerOptions().DispatchAckTimeout, build.DeadlineAt);
+        Assert.Equal(("Dispatched", "dispatched to b7"), (build.History[^1].State, build.History[^1].Reason));
         var sent = h.Harness.Sent.Select<DispatchBuild>().Single(m => m.Context.Message.BuildId == id);
         Assert.EndsWith("build-server-b7", sent.Context.DestinationAddress!.AbsolutePath, StringComparison.Ordinal);
         Assert.Equal(1, sent.Context.Message.Attempt);
         Assert.Equal("mock:fedora-40-x86_64", sent.Context.Message.Toolchain);
+        Assert.Equal("0123456789abcdef0123456789abcdef01234567", sent.Context.Message.CommitHash);
     }
 
     [Fact]
-    public async Task A_repeated_assignment_for_the_same_attempt_is_ignored()
+    public async Task Only_a_queued_build_can_be_dispatched()
     {
         await using var h = await SagaHarness.StartAsync();
         var id = await h.DispatchedAsync("b1");
 
-        await h.PublishAsync(new AssignBuild { BuildId = id, Attempt = 1, ServerId = "b2", AssignedAt = h.Clock.GetUtcNow() });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => h.DispatchAsync(id, "b2"));
 
-        Assert.Equal("b1", h.Instance(id)!.ServerId);
+        Assert.Equal(("Dispatched", 1, "b1"), (h.Instance(id)!.CurrentState, h.Instance(id)!.Attempt, h.Instance(id)!.ServerId));
         Assert.Single(h.Harness.Sent.Select<DispatchBuild>(), m => m.Context.Message.BuildId == id);
     }
 

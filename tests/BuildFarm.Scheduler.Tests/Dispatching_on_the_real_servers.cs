@@ -29,33 +29,6 @@ public sealed class Dispatching_on_the_real_servers
     }
 
     [Fact]
-    public async Task A_placement_whose_order_was_lost_expires_and_the_build_is_placed_again()
-    {
-        var server = new FakeServer("p1", max: 1);
-        await using var farm = await SchedulerFarm.StartAsync(1, env => env["Scheduler__AssignmentTimeout"] = "00:00:05", server);
-        var lost = SchedulerFarm.Request("alice", "normal");
-        var next = SchedulerFarm.Request("bob", "normal");
-        await farm.Bus.Publish(lost);
-        await farm.Bus.Publish(next);
-        await farm.WaitUntilAsync(async () => await farm.CountAsync("Queued") == 2, "both builds are queued");
-        // As if a dispatch pass had placed the first build on p1 a minute ago and its AssignBuild never reached the
-        // saga (a message lost to _error): the placement holds p1's only slot.
-        await farm.ExecuteAsync("INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES ($1, 'p1', 1, now() - interval '1 minute')",
-            lost.BuildId);
-
-        farm.StartHeartbeats();
-        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Count == 1), "a build is dispatched", seconds: 30);
-        await farm.FinishAsync(server, farm.Dispatches.Single().BuildId, 1);
-        await farm.WaitUntilAsync(() => Task.FromResult(farm.Dispatches.Count == 2), "the other build is dispatched", seconds: 30);
-        await farm.FinishAsync(server, farm.Dispatches.Last().BuildId, 1);
-        await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == 2, "both builds completed", seconds: 30);
-
-        Assert.Equal([lost.BuildId, next.BuildId], farm.Dispatches.Select(d => d.BuildId).Order());
-        Assert.All(farm.Dispatches, d => Assert.Equal(1, d.Attempt));
-        Assert.Equal(1, server.Peak);
-    }
-
-    [Fact]
     public async Task A_freed_slot_goes_to_the_next_build_by_priority_then_submitters_in_turn()
     {
         var server = new FakeServer("solo", max: 1);

@@ -38,7 +38,7 @@ public sealed class Retrying_and_fencing
         {
             if (attempt > 1)
             {
-                await h.PublishAsync(new AssignBuild { BuildId = id, Attempt = attempt, ServerId = "b1", AssignedAt = h.Clock.GetUtcNow() });
+                await h.DispatchAsync(id, "b1");
             }
             await h.PublishAsync(Infra(id, attempt, "b1", h.Clock.GetUtcNow()));
             if (h.Instance(id)!.RetryAt is { } retryAt)
@@ -59,7 +59,7 @@ public sealed class Retrying_and_fencing
         await using var h = await SagaHarness.StartAsync();
         var id = await h.BuildingAsync("b1");
         await h.PublishAsync(Infra(id, 1, "b1", h.Clock.GetUtcNow()));
-        await h.PublishAsync(new AssignBuild { BuildId = id, Attempt = 2, ServerId = "b2", AssignedAt = h.Clock.GetUtcNow() });
+        await h.DispatchAsync(id, "b2");
 
         // The first server comes back and reports its attempt as a success: it must not count.
         await h.PublishAsync(new BuildRunFinished

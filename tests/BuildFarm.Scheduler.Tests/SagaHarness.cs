@@ -89,8 +89,24 @@ public sealed class SagaHarness : IAsyncDisposable
     {
         var request = Request();
         await PublishAsync(request);
-        await PublishAsync(new AssignBuild { BuildId = request.BuildId, Attempt = 1, ServerId = server, AssignedAt = Clock.GetUtcNow() });
+        await DispatchAsync(request.BuildId, server);
         return request.BuildId;
+    }
+
+    /// <summary>
+    /// What the dispatcher does to a queued build (<see cref="BuildStateMachine.DispatchTo"/> on the saga's instance, and its
+    /// <see cref="DispatchBuild"/> sent to the server's queue), here on the harness's in-memory instance.
+    /// </summary>
+    public async Task DispatchAsync(Guid id, string server)
+    {
+        var saga = Instance(id) ?? throw new InvalidOperationException($"no saga for build {id}");
+        var dispatch = BuildStateMachine.DispatchTo(saga, server, Clock.GetUtcNow(), Settings.Current,
+            provider.GetRequiredService<IOptions<SchedulerOptions>>().Value);
+        var endpoint = await Harness.Bus.GetSendEndpoint(BuildStateMachine.WorkerQueue(server));
+        await endpoint.Send(dispatch);
+        await Eventually.HoldsAsync(
+            () => Harness.Sent.Select<DispatchBuild>(m => m.Context.Message.BuildId == id && m.Context.Message.Attempt == dispatch.Attempt).Any(),
+            "the dispatch was sent");
     }
 
     /// <summary>Dispatched, accepted and started on <paramref name="server"/>.</summary>

@@ -62,7 +62,8 @@ public sealed class SchedulerDatabase : IAsyncDisposable
             .AddSingleton<TimeProvider>(sp => sp.GetRequiredService<FakeTimeProvider>())
             .AddSingleton<StatusReader>()
             .AddSingleton<DispatchSignal>()
-            .AddSingleton<Dispatcher>();
+            .AddSingleton<Dispatcher>()
+            .AddSingleton(Data.BuildStateTable.CreateStore());
         services.AddOptions<SchedulerOptions>().Configure(o =>
         {
             o.AgingStep = Aging;
@@ -103,7 +104,13 @@ public sealed class SchedulerDatabase : IAsyncDisposable
     public Task AddQueuedAsync(IReadOnlyList<QueuedBuild> queue) => ExecuteAsync("""
         INSERT INTO build_state (correlation_id, current_state, version, data, attempt, priority, submitted_by, submitted_at,
                                  architecture, toolchain, requested_server_id, repository, retry_at)
-        SELECT id, 'Queued', 1, '{}', attempt, priority, who, at, arch, toolchain, NULLIF(requested, ''), repository,
+        SELECT id, 'Queued', 1,
+               -- the saga's own data (the dispatcher loads and rewrites it), as the saga repository would have written it
+               jsonb_build_object('CurrentState', 'Queued', 'Attempt', attempt, 'Priority', priority, 'SubmittedBy', who,
+                                  'SubmittedAt', at, 'QueuedAt', at, 'TargetArchitecture', arch, 'Toolchain', toolchain,
+                                  'RequestedServerId', NULLIF(requested, ''), 'SourceRepository', repository,
+                                  'Branch', 'main', 'CommitHash', 'HEAD', 'RetryAt', CASE WHEN has_retry THEN retry END),
+               attempt, priority, who, at, arch, toolchain, NULLIF(requested, ''), repository,
                CASE WHEN has_retry THEN retry END
           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
                       $9::timestamptz[], $10::boolean[], $11::text[])
@@ -141,10 +148,11 @@ public sealed class SchedulerDatabase : IAsyncDisposable
         return placed;
     }
 
+    /// <summary>The builds dispatched (by the passes: the test adds none), with their servers.</summary>
     public async Task<List<(Guid, string)>> PlacementsAsync()
     {
         var placements = new List<(Guid, string)>();
-        await using var command = dataSource.CreateCommand("SELECT build_id, server_id FROM build_assignment");
+        await using var command = dataSource.CreateCommand("SELECT correlation_id, server_id FROM build_state WHERE current_state = 'Dispatched'");
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
@@ -152,6 +160,22 @@ public sealed class SchedulerDatabase : IAsyncDisposable
         }
         return placements;
     }
+
+    public async Task<T> QuerySingleAsync<T>(string sql, Func<NpgsqlDataReader, T> read, params object[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"no row: {sql}");
+        var value = read(reader);
+        Assert.False(await reader.ReadAsync(), $"more than one row: {sql}");
+        return value;
+    }
+
+    public ValueTask<NpgsqlConnection> OpenConnectionAsync() => dataSource.OpenConnectionAsync();
 
     public async Task ExecuteAsync(string sql, params object[] parameters)
     {

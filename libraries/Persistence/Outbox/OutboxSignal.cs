@@ -10,6 +10,25 @@ public sealed class OutboxSignal
     public const string Channel = "buildfarm_outbox";
 
     private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly string _instance = Guid.NewGuid().ToString("N");
+
+    /// <summary>
+    /// The <c>NOTIFY</c> payload of a commit that wrote outbox rows of <paramref name="owner"/> in this process: the owner
+    /// (only its relays have anything to send) and this process (whose relay was woken in-process already).
+    /// </summary>
+    public string PayloadFor(string owner) => owner + "/" + _instance;
+
+    /// <summary>
+    /// Whether a notification wakes the relay of <paramref name="owner"/> in this process: rows of that owner committed by
+    /// another process. A payload without an owner (an older writer) wakes every relay.
+    /// </summary>
+    public bool Wakes(string payload, string owner)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        var slash = payload.LastIndexOf('/');
+        return slash < 0
+            || payload.AsSpan(0, slash).SequenceEqual(owner) && !payload.AsSpan(slash + 1).SequenceEqual(_instance);
+    }
 
     public void Notify()
     {

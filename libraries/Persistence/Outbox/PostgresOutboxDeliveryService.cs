@@ -47,7 +47,9 @@ public sealed partial class PostgresOutboxDeliveryService(
         {
             try
             {
-                while (await RelayBatchAsync(stoppingToken) > 0)
+                // A batch that was not full took everything due when it was claimed; rows committed since then have
+                // signalled (in-process or by NOTIFY), so the wait below returns at once for them: no empty claim.
+                while (await RelayBatchAsync(stoppingToken) is { Sent: > 0, Full: true })
                 {
                 }
                 await signal.WaitAsync(options.Value.PollInterval, stoppingToken);
@@ -65,16 +67,17 @@ public sealed partial class PostgresOutboxDeliveryService(
         await listener;
     }
 
-    /// <summary>Relays one batch in one transaction; returns the number of messages sent.</summary>
-    internal async Task<int> RelayBatchAsync(CancellationToken cancellationToken)
+    /// <summary>Relays one batch in one transaction; returns the number of messages sent and whether the batch was full.</summary>
+    internal async Task<(int Sent, bool Full)> RelayBatchAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var messages = await OutboxStore.ClaimAsync(connection, transaction, options.Value.Owner, options.Value.SourcesPerBatch, options.Value.BatchSize, cancellationToken);
         if (messages.Count == 0)
         {
-            return 0;
+            return (0, false);
         }
+        var full = messages.Count >= options.Value.BatchSize || messages.Select(m => m.Source).Distinct().Count() >= options.Value.SourcesPerBatch;
 
         var now = DateTime.UtcNow;
         var results = await Task.WhenAll(messages.GroupBy(m => m.Source).Select(source => SendInOrderAsync(source, now, cancellationToken)));
@@ -101,7 +104,7 @@ public sealed partial class PostgresOutboxDeliveryService(
         {
             LogRelayFailed(firstError);
         }
-        return delivered.Length;
+        return (delivered.Length, full);
     }
 
     private async Task<(List<long> Delivered, StoredOutboxMessage? Failed, Exception? Error)> SendInOrderAsync(
@@ -142,7 +145,14 @@ public sealed partial class PostgresOutboxDeliveryService(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => signal.Notify();
+                var owner = options.Value.Owner;
+                connection.Notification += (_, e) =>
+                {
+                    if (signal.Wakes(e.Payload, owner))
+                    {
+                        signal.Notify();
+                    }
+                };
                 await using (var listen = new NpgsqlCommand($"LISTEN {OutboxSignal.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);

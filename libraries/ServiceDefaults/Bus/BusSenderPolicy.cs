@@ -39,7 +39,7 @@ public sealed class BusSenderPolicy(IOptions<BusSenderOptions> options)
         {
             BuildRequested => true,
             CancelBuild or GetBuildStatus or GetQueueStatus => Is(sender, o.Submission),
-            AssignBuild or BuildDeadlineReached or BusProbe or DispatchBuild or StopBuildRun
+            BuildDeadlineReached or BusProbe or DispatchBuild or StopBuildRun
                 or BuildQueued or BuildStarted or BuildCompleted or BuildFailed or BuildCancelled or BuildRejected => Is(sender, o.Scheduler),
             SettingsChanged or ConcurrencyLimitChanged => Is(sender, o.Settings),
             BuildRunAccepted m => IsWorker(sender, m.ServerId),

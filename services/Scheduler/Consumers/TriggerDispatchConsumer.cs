@@ -5,24 +5,13 @@ using MassTransit;
 namespace BuildFarm.Scheduler.Consumers;
 
 /// <summary>
-/// Wakes the dispatcher on the events that queue a build or free a place on a server. They are published
-/// from the saga's outbox after its transaction commits, so the pass sees the new state.
+/// Wakes the dispatcher when the farm's settings change (a higher limit, a lifted cap). Builds queued or ended wake it
+/// as their transaction commits (<see cref="DispatchOnCommit"/>), and build servers' changes through
+/// <see cref="RecordHeartbeatConsumer"/>.
 /// </summary>
-public sealed class TriggerDispatchConsumer(DispatchSignal dispatch)
-    : IConsumer<BuildQueued>, IConsumer<BuildCompleted>, IConsumer<BuildFailed>, IConsumer<BuildCancelled>,
-      IConsumer<SettingsChanged>
+public sealed class TriggerDispatchConsumer(DispatchSignal dispatch) : IConsumer<SettingsChanged>
 {
-    public Task Consume(ConsumeContext<BuildQueued> context) => Poke();
-
-    public Task Consume(ConsumeContext<BuildCompleted> context) => Poke();
-
-    public Task Consume(ConsumeContext<BuildFailed> context) => Poke();
-
-    public Task Consume(ConsumeContext<BuildCancelled> context) => Poke();
-
-    public Task Consume(ConsumeContext<SettingsChanged> context) => Poke();
-
-    private Task Poke()
+    public Task Consume(ConsumeContext<SettingsChanged> context)
     {
         dispatch.Poke();
         return Task.CompletedTask;

@@ -28,6 +28,14 @@ public static class BuildStateTable
 
     private static string InList(IEnumerable<string> states) => "(" + string.Join(", ", states.Select(Literal)) + ")";
 
+    /// <summary>The saga store on this table with these columns, as the Scheduler registers it (for tools and tests without the bus).</summary>
+    public static PostgresSagaStore<BuildState> CreateStore()
+    {
+        var options = new PostgresSagaRepositoryOptions<BuildState> { TableName = Name };
+        Columns(options);
+        return new PostgresSagaStore<BuildState>(options);
+    }
+
     /// <summary>The typed columns, and what of the instance each holds.</summary>
     public static void Columns(PostgresSagaRepositoryOptions<BuildState> o)
     {

@@ -4,6 +4,8 @@ using System.Diagnostics.Metrics;
 using BuildFarm.Contracts;
 using BuildFarm.Persistence;
 using BuildFarm.Persistence.Outbox;
+using BuildFarm.Persistence.Saga;
+using BuildFarm.Scheduler.StateMachines;
 using BuildFarm.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -13,7 +15,8 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// <summary>
 /// One dispatch pass: under a PostgreSQL advisory lock (so two Scheduler instances never place the same
 /// build twice or overfill a server), take the queue in <see cref="QueueOrder"/>, place each build with
-/// <see cref="Placement"/>, and record each placement and its <see cref="AssignBuild"/> in one transaction.
+/// <see cref="Placement"/>, and dispatch it: the saga's transition to Dispatched and its <see cref="DispatchBuild"/>, for
+/// every build placed, commit in the pass's one transaction.
 /// A pass reads the queue only when a slot is free, only as far as the free slots ask, and stops as soon as no
 /// server can take another build: with 100,000 queued and a full farm it costs what it costs with none.
 /// In the automatic limit mode the limit in force (Settings puts it in Redis) is the builds running plus the free slots
@@ -31,7 +34,6 @@ public sealed class Dispatcher(
     private static readonly ActivitySource Activity = new(Extensions.TelemetryName);
     private static readonly Meter Meter = new(Extensions.TelemetryName);
     private static readonly Counter<long> Placed = Meter.CreateCounter<long>("buildfarm.scheduler.dispatched", description: "Builds placed on a build server");
-    private static readonly Counter<long> Expired = Meter.CreateCounter<long>("buildfarm.scheduler.assignments_expired", description: "Placements whose order the saga did not take up in time");
     private static readonly Histogram<double> PassDuration = Meter.CreateHistogram<double>("buildfarm.scheduler.dispatch_pass.duration", "ms");
 
     /// <summary>The fewest builds of each (submitter, priority) a pass reads: reading 16 costs what reading 1 does.</summary>
@@ -47,35 +49,12 @@ public sealed class Dispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var session = scope.ServiceProvider.GetRequiredService<PostgresSession>();
         var outbox = scope.ServiceProvider.GetRequiredService<PostgresOutbox>();
+        var sagas = scope.ServiceProvider.GetRequiredService<PostgresSagaStore<BuildState>>();
         var transaction = await session.BeginAsync(ct);
         var connection = session.Connection;
 
         await PostgresAdvisoryLock.AcquireForTransactionAsync(transaction, "buildfarm.dispatch", ct);
         var now = time.GetUtcNow();
-        // Placements the saga has taken up (or passed) are done; one it has not taken up within the assignment
-        // timeout lost its order (or the order is stuck somewhere) and expires, so the build is placed again.
-        await using (var expire = new NpgsqlCommand($"""
-            DELETE FROM build_assignment a
-             WHERE a.assigned_at < @expired
-                OR NOT EXISTS (SELECT 1 FROM build_state s
-                                WHERE s.correlation_id = a.build_id AND s.current_state = {Data.BuildStateTable.Literal(BuildStates.Queued)}
-                                  AND s.attempt < a.attempt)
-            RETURNING a.build_id, a.server_id, a.attempt, a.assigned_at < @expired AS expired
-            """, connection, transaction))
-        {
-            expire.Parameters.AddWithValue("expired", now - options.Value.AssignmentTimeout);
-            await using var reader = await expire.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                if (reader.GetBoolean("expired"))
-                {
-                    Expired.Add(1);
-                    logger.LogWarning("The placement of build {BuildId} attempt {Attempt} on {ServerId} was not taken up within {Timeout}; placing it again",
-                        reader.GetGuid("build_id"), reader.GetInt32("attempt"), reader.GetString("server_id"), options.Value.AssignmentTimeout);
-                }
-            }
-        }
-
         var farm = settings.Current;
         var threshold = farm.UtilizationThresholdPercent;
         var (serverList, used) = await FarmSnapshot.LoadServersAsync(connection, transaction, now, ct);
@@ -94,12 +73,15 @@ public sealed class Dispatcher(
         var free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
         var perGroup = Math.Max(MinHead, 2 * free);
         var decided = new HashSet<Guid>();
-        var placedNow = new List<Guid>();
+        var placedNow = new List<QueuedBuild>();
         IReadOnlyDictionary<string, int>? served = null;
         while (free > 0)
         {
-            var (head, complete) = await FarmSnapshot.LoadQueueHeadAsync(connection, transaction, perGroup, placedNow, ct);
-            read += head.Count;
+            var (queued, complete) = await FarmSnapshot.LoadQueueHeadAsync(connection, transaction, perGroup, ct);
+            read += queued.Count;
+            // The builds this pass dispatched left the queue; with them the longer read is again a prefix of every group,
+            // in which each build keeps its place (and its submitter's turn) in the order.
+            var head = placedNow.Count == 0 ? queued : [.. queued, .. placedNow];
             served ??= await FarmSnapshot.LoadServedAsync(connection, transaction, head.Count == 0 ? now : head.Min(b => b.SubmittedAt), ct);
             var ordered = QueueOrder.Order(head, now, options.Value.AgingStep, served);
             foreach (var build in complete ? ordered : ordered.Take(perGroup))
@@ -113,10 +95,13 @@ public sealed class Dispatcher(
                 {
                     continue;
                 }
-                await PlaceAsync(connection, transaction, outbox, build, server, now, ct);
+                if (!await PlaceAsync(session, sagas, outbox, build, server, farm, now, ct))
+                {
+                    continue;
+                }
                 servers[server.ServerId] = server with { Assigned = server.Assigned + 1 };
                 shares.Add(build);
-                placedNow.Add(build.BuildId);
+                placedNow.Add(build);
                 used++;
                 free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
                 if (free == 0)
@@ -153,22 +138,26 @@ public sealed class Dispatcher(
         return (int)Math.Max(0, Math.Min(limit - used, open));
     }
 
-    private async Task PlaceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PostgresOutbox outbox,
-        QueuedBuild build, ServerSnapshot server, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Dispatches <paramref name="build"/> to <paramref name="server"/>: the saga's Queued → Dispatched transition on its row
+    /// (locked, so a message for the build being consumed now is waited for) and <see cref="DispatchBuild"/> in the outbox,
+    /// both in the pass's transaction: no round trip through the bus and no second transaction per build. False when the
+    /// build left the queue since it was read (cancelled, or a later attempt): the placement is dropped.
+    /// </summary>
+    private async Task<bool> PlaceAsync(PostgresSession session, PostgresSagaStore<BuildState> sagas, PostgresOutbox outbox,
+        QueuedBuild build, ServerSnapshot server, FarmSettings farm, DateTimeOffset now, CancellationToken ct)
     {
-        var attempt = build.Attempt + 1;
-        await using (var insert = new NpgsqlCommand("""
-            INSERT INTO build_assignment (build_id, server_id, attempt, assigned_at) VALUES (@id, @server, @attempt, @now)
-            ON CONFLICT (build_id) DO UPDATE SET server_id = excluded.server_id, attempt = excluded.attempt, assigned_at = excluded.assigned_at
-            """, connection, transaction))
+        var saga = await sagas.LoadAsync(session, build.BuildId, lockRow: true, ct);
+        if (saga is null || saga.CurrentState != BuildStates.Queued || saga.Attempt != build.Attempt)
         {
-            insert.Parameters.AddWithValue("id", build.BuildId);
-            insert.Parameters.AddWithValue("server", server.ServerId);
-            insert.Parameters.AddWithValue("attempt", attempt);
-            insert.Parameters.AddWithValue("now", now);
-            await insert.ExecuteNonQueryAsync(ct);
+            logger.LogInformation("Build {BuildId} left the queue while it was being placed ({State}, attempt {Attempt})",
+                build.BuildId, saga?.CurrentState ?? "gone", saga?.Attempt);
+            return false;
         }
-        await outbox.PublishAsync(new AssignBuild { BuildId = build.BuildId, Attempt = attempt, ServerId = server.ServerId, AssignedAt = now }, ct);
-        logger.LogInformation("Placed build {BuildId} attempt {Attempt} on {ServerId}", build.BuildId, attempt, server.ServerId);
+        var dispatch = BuildStateMachine.DispatchTo(saga, server.ServerId, now, farm, options.Value);
+        await sagas.UpdateAsync(session, saga, ct);
+        await outbox.SendAsync(BuildStateMachine.WorkerQueue(server.ServerId), dispatch, ct);
+        logger.LogInformation("Dispatched build {BuildId} attempt {Attempt} to {ServerId}", build.BuildId, saga.Attempt, server.ServerId);
+        return true;
     }
 }

@@ -14,12 +14,12 @@ namespace BuildFarm.Scheduler.Dispatch;
 public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOnlyList<QueuedBuild> Queue, int Used)
 {
     /// <summary>
-    /// Turns each submitter has had while the queue waited: builds on build servers (or placed there) now,
+    /// Turns each submitter has had while the queue waited: builds on build servers now,
     /// and builds dispatched since the oldest queued build was submitted. See <see cref="QueueOrder"/>.
     /// </summary>
     public IReadOnlyDictionary<string, int> ServedBySubmitter { get; init; } = new Dictionary<string, int>();
 
-    /// <summary>Builds on servers (or placed there) per submitter and per project, for the caps.</summary>
+    /// <summary>Builds on servers per submitter and per project, for the caps.</summary>
     public (Dictionary<string, int> BySubmitter, Dictionary<string, int> ByProject) Running { get; init; } = ([], []);
 
     /// <summary>The farm's capacity as <see cref="Placement"/> judges it under <paramref name="settings"/>.</summary>
@@ -33,8 +33,7 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     private static readonly string Queued = BuildStateTable.Literal(BuildStates.Queued);
 
     /// <summary>
-    /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus placements
-    /// the dispatcher made that their saga has not taken up yet, plus attempts the server says it still runs
+    /// Builds that hold a place on a server: sagas dispatched, building or being cancelled, plus attempts the server says it still runs
     /// although their saga has left them: an attempt declared lost (a Scheduler restarted under load, a
     /// broker outage) goes on until the server stops it, and a new build placed in its slot would put the
     /// server over its capacity. Such an attempt counts while the server's latest heartbeat lists it and the
@@ -44,10 +43,6 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     private static readonly string OccupiedSql = $"""
         SELECT server_id FROM build_state
          WHERE current_state IN {BuildStateTable.OnAServer}
-        UNION ALL
-        SELECT a.server_id FROM build_assignment a
-          JOIN build_state s ON s.correlation_id = a.build_id
-         WHERE s.current_state = {Queued} AND s.attempt < a.attempt
         UNION ALL
         SELECT v.server_id
           FROM build_server v
@@ -111,19 +106,15 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         s.requested_server_id, s.repository, s.retry_at, s.attempt
         """;
 
-    /// <summary>A placement the saga has not taken up yet: the build is as good as gone from the queue.</summary>
-    private const string Pending = "EXISTS (SELECT 1 FROM build_assignment a WHERE a.build_id = s.correlation_id AND s.attempt < a.attempt)";
-
     private static readonly string QueueSql = $"""
         SELECT {QueueColumns}
           FROM build_state s
-         WHERE s.current_state = {Queued} AND NOT {Pending}
+         WHERE s.current_state = {Queued}
         """;
 
     /// <summary>
     /// The first <c>@per_group</c> queued builds of every (submitter, priority), oldest first: the distinct groups by a
-    /// skip scan of the queue index (0009_queue_order.sql), then each group's head through the same index. Builds named
-    /// in <c>@keep</c> count as queued although placed (the pass that placed them reads again).
+    /// skip scan of the queue index (0009_queue_order.sql), then each group's head through the same index.
     /// </summary>
     private static readonly string QueueHeadSql = $"""
         WITH RECURSIVE grp AS (
@@ -142,7 +133,6 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
          CROSS JOIN LATERAL (SELECT {QueueColumns}
                                FROM build_state s
                               WHERE s.current_state = {Queued} AND s.submitted_by = g.submitted_by AND s.priority = g.priority
-                                AND (NOT {Pending} OR s.correlation_id = ANY(@keep))
                               ORDER BY s.submitted_at, s.correlation_id
                               LIMIT @per_group) h
         """;
@@ -153,13 +143,9 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     /// same order (see <see cref="QueueOrder"/>). <c>Complete</c> when no group had more.
     /// </summary>
     public static async Task<(List<QueuedBuild> Builds, bool Complete)> LoadQueueHeadAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, int perGroup, IReadOnlyCollection<Guid> keep, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, int perGroup, CancellationToken ct)
     {
-        var builds = await ReadQueueAsync(connection, transaction, QueueHeadSql, command =>
-        {
-            command.Parameters.AddWithValue("per_group", perGroup);
-            command.Parameters.AddWithValue("keep", keep.ToArray());
-        }, ct);
+        var builds = await ReadQueueAsync(connection, transaction, QueueHeadSql, command => command.Parameters.AddWithValue("per_group", perGroup), ct);
         var complete = builds.GroupBy(b => (b.SubmittedBy, b.Priority)).All(g => g.Count() < perGroup);
         return (builds, complete);
     }
@@ -187,18 +173,14 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         DateTimeOffset since, CancellationToken ct)
     {
         var served = new Dictionary<string, int>();
-        // Three disjoint parts, each through an index (a long queue is never scanned): builds dispatched since @since (an
-        // index-only scan of build_state_dispatched), builds on servers dispatched before, and placements not taken up yet
-        // (from the small build_assignment) of builds not dispatched since.
+        // Two disjoint parts, each through an index (a long queue is never scanned): builds dispatched since @since (an
+        // index-only scan of build_state_dispatched), and builds on servers dispatched before.
         await using var command = new NpgsqlCommand($"""
             SELECT submitted_by, count(*)::int AS served FROM (
                 SELECT s.submitted_by FROM build_state s WHERE s.dispatched_at >= @since
                 UNION ALL
                 SELECT s.submitted_by FROM build_state s
                  WHERE s.current_state IN {BuildStateTable.OnAServer} AND (s.dispatched_at IS NULL OR s.dispatched_at < @since)
-                UNION ALL
-                SELECT s.submitted_by FROM build_assignment a JOIN build_state s ON s.correlation_id = a.build_id
-                 WHERE s.current_state = {Queued} AND s.attempt < a.attempt AND (s.dispatched_at IS NULL OR s.dispatched_at < @since)
             ) turns
              GROUP BY 1
             """, connection, transaction);
@@ -211,7 +193,7 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         return served;
     }
 
-    /// <summary>Builds on servers or placed there, per submitter and per project (source repository).</summary>
+    /// <summary>Builds on servers, per submitter and per project (source repository).</summary>
     public static async Task<(Dictionary<string, int> BySubmitter, Dictionary<string, int> ByProject)> LoadRunningAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken ct)
     {
@@ -219,9 +201,6 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         var byProject = new Dictionary<string, int>();
         await using var command = new NpgsqlCommand($"""
             SELECT s.submitted_by, s.repository FROM build_state s WHERE s.current_state IN {BuildStateTable.OnAServer}
-            UNION ALL
-            SELECT s.submitted_by, s.repository FROM build_assignment a JOIN build_state s ON s.correlation_id = a.build_id
-             WHERE s.current_state = {Queued} AND s.attempt < a.attempt
             """, connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

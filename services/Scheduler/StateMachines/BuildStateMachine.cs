@@ -14,8 +14,9 @@ namespace BuildFarm.Scheduler.StateMachines;
 /// A build's life: Queued → Dispatched → Building → Completed | Failed | Cancelled | TimedOut.
 /// A request that fails validation is answered with <see cref="BuildRejected"/> and never stored.
 /// <list type="bullet">
-/// <item>The dispatcher picks a server and sends <see cref="AssignBuild"/> for attempt n+1; the saga turns it into
-/// <see cref="DispatchBuild"/> to that server's queue.</item>
+/// <item>Queued → Dispatched is the one transition the saga does not make on a message: the dispatcher makes it
+/// (<see cref="DispatchTo"/>) in its own transaction, with the row's version check, and sends <see cref="DispatchBuild"/>
+/// for attempt n+1 to that server's queue through the same transaction's outbox.</item>
 /// <item>Worker events carry the attempt and server: an event from any other attempt is logged and ignored (fencing).</item>
 /// <item>Infrastructure failures go back to the queue with exponential backoff until the retry limit; build
 /// failures do not.</item>
@@ -38,7 +39,6 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 
         Event(() => Requested, e => e.CorrelateById(c => c.Message.BuildId));
         // Every other message about a build names it; one for a build the saga does not have is dropped.
-        Event(() => Assigned, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
         Event(() => RunAccepted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
         Event(() => RunStarted, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
         Event(() => RunFinished, e => e.CorrelateById(c => c.Message.BuildId).OnMissingInstance(m => m.Discard()));
@@ -83,23 +83,6 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                         .Finalize()));
 
         During(Queued,
-            When(Assigned, c => c.Message.Attempt == c.Saga.Attempt + 1)
-                .Then(c =>
-                {
-                    var now = time.GetUtcNow();
-                    c.Saga.Attempt = c.Message.Attempt;
-                    c.Saga.ServerId = c.Message.ServerId;
-                    c.Saga.DispatchedAt = now;
-                    c.Saga.AcceptedAt = null;
-                    c.Saga.WorkerInstance = null;
-                    c.Saga.RetryAt = null;
-                    c.Saga.DeadlineAt = now + o.DispatchAckTimeout;
-                    c.Saga.Record(nameof(Dispatched), now, $"dispatched to {c.Message.ServerId}");
-                })
-                .TransitionTo(Dispatched)
-                .Send(c => WorkerQueue(c.Saga.ServerId!), c => Dispatch(c.Saga, settings.Current, time.GetUtcNow())),
-            When(Assigned, c => c.Message.Attempt != c.Saga.Attempt + 1)
-                .Then(c => Stale(logger, c.Saga, c.Message.Attempt, c.Message.ServerId, nameof(AssignBuild))),
             When(CancelRequested)
                 .Then(c => Finish(c.Saga, nameof(Cancelled), time.GetUtcNow(), CancelReason(c.Message)))
                 .Then(c => c.Saga.CancelRequestedBy = c.Message.RequestedBy)
@@ -206,7 +189,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
 
         During(Completed, Failed, TimedOut, Ignore(Requested));
         During(Completed, Failed, Cancelled, TimedOut,
-            Ignore(Assigned), Ignore(CancelRequested), Ignore(DeadlineReached),
+            Ignore(CancelRequested), Ignore(DeadlineReached),
             Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
 
         During(Queued, Dispatched, Building, Cancelling, Ignore(Requested));
@@ -214,7 +197,6 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         // A rejected request is finalized in the same consume and so never stored.
         SetCompletedWhenFinalized();
         During(Queued, Ignore(DeadlineReached), Ignore(RunAccepted), Ignore(RunStarted), Ignore(RunFinished));
-        During(Dispatched, Building, Cancelling, Ignore(Assigned));
     }
 
     public State Queued { get; private set; } = null!;
@@ -228,7 +210,6 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
     public State TimedOut { get; private set; } = null!;
 
     public Event<BuildRequested> Requested { get; private set; } = null!;
-    public Event<AssignBuild> Assigned { get; private set; } = null!;
     public Event<BuildRunAccepted> RunAccepted { get; private set; } = null!;
     public Event<BuildRunStarted> RunStarted { get; private set; } = null!;
     public Event<BuildRunFinished> RunFinished { get; private set; } = null!;
@@ -318,21 +299,45 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         Attempt = saga.Attempt + 1,
     };
 
-    private static DispatchBuild Dispatch(BuildState saga, FarmSettings settings, DateTimeOffset now) => new()
+    /// <summary>
+    /// Queued → Dispatched for attempt n+1 on <paramref name="serverId"/>, made by the dispatcher on the saga's row (see
+    /// <see cref="Dispatch.Dispatcher"/>): the instance changes as a saga transition would change it, and the returned
+    /// <see cref="DispatchBuild"/> goes to <see cref="WorkerQueue"/> in the same transaction.
+    /// </summary>
+    public static DispatchBuild DispatchTo(BuildState saga, string serverId, DateTimeOffset now, FarmSettings settings, SchedulerOptions options)
     {
-        BuildId = saga.CorrelationId,
-        Attempt = saga.Attempt,
-        ServerId = saga.ServerId!,
-        SourceRepository = saga.SourceRepository,
-        Branch = saga.Branch,
-        CommitHash = saga.CommitHash,
-        TargetArchitecture = saga.TargetArchitecture,
-        Toolchain = saga.Toolchain,
-        SpecPath = saga.SpecPath,
-        Priority = saga.Priority,
-        DispatchedAt = now,
-        MaxBuildMinutes = settings.MaxBuildMinutes,
-    };
+        ArgumentNullException.ThrowIfNull(saga);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        if (saga.CurrentState != nameof(Queued))
+        {
+            throw new InvalidOperationException($"Build {saga.CorrelationId} is {saga.CurrentState}, not Queued: it cannot be dispatched.");
+        }
+        saga.Attempt++;
+        saga.ServerId = serverId;
+        saga.DispatchedAt = now;
+        saga.AcceptedAt = null;
+        saga.WorkerInstance = null;
+        saga.RetryAt = null;
+        saga.DeadlineAt = now + options.DispatchAckTimeout;
+        saga.Record(nameof(Dispatched), now, $"dispatched to {serverId}");
+        saga.CurrentState = nameof(Dispatched);
+        return new DispatchBuild
+        {
+            BuildId = saga.CorrelationId,
+            Attempt = saga.Attempt,
+            ServerId = serverId,
+            SourceRepository = saga.SourceRepository,
+            Branch = saga.Branch,
+            CommitHash = saga.CommitHash,
+            TargetArchitecture = saga.TargetArchitecture,
+            Toolchain = saga.Toolchain,
+            SpecPath = saga.SpecPath,
+            Priority = saga.Priority,
+            DispatchedAt = now,
+            MaxBuildMinutes = settings.MaxBuildMinutes,
+        };
+    }
 
     private static StopBuildRun Stop(BuildState saga, BuildRunOutcome outcome) => new()
     {

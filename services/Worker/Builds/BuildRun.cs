@@ -6,6 +6,8 @@ namespace BuildFarm.Worker.Builds;
 internal sealed class BuildRun(DispatchBuild request) : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _reports = new(1, 1);
+    private bool _acknowledged;
     private RunResult? _stopResult;
 
     public DispatchBuild Request => request;
@@ -28,6 +30,45 @@ internal sealed class BuildRun(DispatchBuild request) : IDisposable
     /// <summary>The full commit the attempt checked out, once it did.</summary>
     public string? Commit { get; set; }
 
+    /// <summary>
+    /// Publishes <see cref="BuildRunAccepted"/> (through <paramref name="publishAccepted"/>) unless a report acknowledged
+    /// the dispatch already; never after <see cref="ReportAsync"/> began.
+    /// </summary>
+    public async Task AcknowledgeAsync(Func<Task> publishAccepted)
+    {
+        await _reports.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_acknowledged)
+            {
+                await publishAccepted().ConfigureAwait(false);
+                _acknowledged = true;
+            }
+        }
+        finally
+        {
+            _reports.Release();
+        }
+    }
+
+    /// <summary>
+    /// Publishes a report that acknowledges the dispatch by itself (started, finished): after a
+    /// <see cref="BuildRunAccepted"/> being published, never before it, so the Scheduler sees them in order.
+    /// </summary>
+    public async Task ReportAsync(Func<Task> publish)
+    {
+        await _reports.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _acknowledged = true;
+            await publish().ConfigureAwait(false);
+        }
+        finally
+        {
+            _reports.Release();
+        }
+    }
+
     /// <summary>Asks the attempt to stop; the first request decides the outcome.</summary>
     public bool RequestStop(RunResult why)
     {
@@ -46,5 +87,9 @@ internal sealed class BuildRun(DispatchBuild request) : IDisposable
         return true;
     }
 
-    public void Dispose() => _stop.Dispose();
+    public void Dispose()
+    {
+        _stop.Dispose();
+        _reports.Dispose();
+    }
 }

@@ -103,8 +103,9 @@ public sealed class BuildRunner : IHostedService, IDisposable
     public ArtifactStore Store => _store;
 
     /// <summary>
-    /// Acknowledges a dispatch at once (publishes <see cref="BuildRunAccepted"/>) and runs it in the
-    /// background; returns without waiting for the build.
+    /// Takes a dispatch and runs it in the background; returns without waiting for the build. The dispatch is
+    /// acknowledged by the attempt's first report: <see cref="BuildRunStarted"/> (or its end) when that comes within
+    /// <see cref="WorkerOptions.AcknowledgeWithin"/>, else <see cref="BuildRunAccepted"/> then.
     /// </summary>
     public async Task<DispatchDecision> DispatchAsync(DispatchBuild message, CancellationToken cancellationToken)
     {
@@ -128,25 +129,44 @@ public sealed class BuildRunner : IHostedService, IDisposable
             await PublishFinishedAsync(message, RunResult.InfrastructureFailure("worker shutting down"), null, []).ConfigureAwait(false);
             return DispatchDecision.HandedBack;
         }
-        try
+        if (_options.AcknowledgeWithin <= TimeSpan.Zero)
         {
-            await _events.PublishAsync(new BuildRunAccepted
+            try
             {
-                BuildId = message.BuildId,
-                Attempt = message.Attempt,
-                ServerId = _options.ServerId,
-                InstanceId = _instance.Id,
-                AcceptedAt = _time.GetUtcNow(),
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            _runs.TryRemove(run.Key, out _);
-            run.Dispose();
-            throw;
+                await run.AcknowledgeAsync(() => PublishAcceptedAsync(message, cancellationToken)).ConfigureAwait(false);
+            }
+            catch
+            {
+                _runs.TryRemove(run.Key, out _);
+                run.Dispose();
+                throw;
+            }
         }
         run.Completion = Task.Run(() => RunAsync(run), CancellationToken.None);
         return DispatchDecision.Accepted;
+    }
+
+    private Task PublishAcceptedAsync(DispatchBuild message, CancellationToken cancellationToken) => _events.PublishAsync(new BuildRunAccepted
+    {
+        BuildId = message.BuildId,
+        Attempt = message.Attempt,
+        ServerId = _options.ServerId,
+        InstanceId = _instance.Id,
+        AcceptedAt = _time.GetUtcNow(),
+    }, cancellationToken);
+
+    /// <summary>Acknowledges the dispatch with <see cref="BuildRunAccepted"/> if no report did within the time allowed.</summary>
+    private async Task AcknowledgeLaterAsync(BuildRun run, Task finished)
+    {
+        await Task.WhenAny(finished, Task.Delay(_options.AcknowledgeWithin, _time)).ConfigureAwait(false);
+        try
+        {
+            await run.AcknowledgeAsync(() => PublishAcceptedAsync(run.Request, CancellationToken.None)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            _logger.LogWarning(ex, "Could not acknowledge build {BuildId} attempt {Attempt}; its start will", run.Request.BuildId, run.Request.Attempt);
+        }
     }
 
     /// <summary>Stops an attempt that is waiting or running here; false when it is unknown or finished.</summary>
@@ -222,6 +242,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
         var request = run.Request;
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["BuildId"] = request.BuildId, ["Attempt"] = request.Attempt });
         var log = new LogPump(request.BuildId, request.Attempt, _options.ServerId, _events, _time, _logger);
+        var reported = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var acknowledged = _options.AcknowledgeWithin > TimeSpan.Zero ? AcknowledgeLaterAsync(run, reported.Task) : Task.CompletedTask;
         RunResult result;
         long? fencingToken = null;
         IReadOnlyList<Artifact> artifacts = [];
@@ -242,7 +264,9 @@ public sealed class BuildRunner : IHostedService, IDisposable
         run.FinishedAt = _time.GetUtcNow();
         _logger.LogInformation("Build {BuildId} attempt {Attempt} finished: {Outcome} {Reason}",
             request.BuildId, request.Attempt, result.Outcome, result.Reason);
-        await PublishFinishedAsync(request, result, fencingToken, artifacts, run.Commit).ConfigureAwait(false);
+        await run.ReportAsync(() => PublishFinishedAsync(request, result, fencingToken, artifacts, run.Commit)).ConfigureAwait(false);
+        reported.TrySetResult();
+        await acknowledged.ConfigureAwait(false);
     }
 
     private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> ExecuteAsync(BuildRun run, LogPump log)
@@ -288,7 +312,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
             await using (lease.ConfigureAwait(false))
             {
                 using var lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
-                await _events.PublishAsync(new BuildRunStarted
+                await run.ReportAsync(() => _events.PublishAsync(new BuildRunStarted
                 {
                     BuildId = request.BuildId,
                     Attempt = request.Attempt,
@@ -296,7 +320,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
                     InstanceId = _instance.Id,
                     FencingToken = lease.FencingToken,
                     StartedAt = _time.GetUtcNow(),
-                }, CancellationToken.None).ConfigureAwait(false);
+                }, CancellationToken.None)).ConfigureAwait(false);
 
                 var minutes = request.MaxBuildMinutes > 0 ? request.MaxBuildMinutes : _settings.MaxBuildMinutes;
                 using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(minutes), _time);

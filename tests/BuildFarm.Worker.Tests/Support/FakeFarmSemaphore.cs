@@ -3,8 +3,8 @@ using BuildFarm.Semaphore;
 namespace BuildFarm.Worker.Tests.Support;
 
 /// <summary>
-/// An in-test semaphore: grants at once with growing fencing tokens, or times out when <see cref="Refuse"/>
-/// is set; a test can make every held lease lost.
+/// An in-test semaphore: grants at once with growing fencing tokens (or, while <see cref="Hold"/> is set, once it
+/// completes), or times out when <see cref="Refuse"/> is set; a test can make every held lease lost.
 /// </summary>
 public sealed class FakeFarmSemaphore : IFarmSemaphore
 {
@@ -15,12 +15,32 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
 
     public int Released { get; private set; }
 
+    /// <summary>While set, requests wait for it (as for a full farm) before they are granted.</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
+    /// <summary>Requests waiting on <see cref="Hold"/>.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    private int _waiting;
+
     public async Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken)
     {
         if (Refuse)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
             throw new SlotWaitTimeoutException(request.WaitTimeout);
+        }
+        if (Hold is { } hold)
+        {
+            Interlocked.Increment(ref _waiting);
+            try
+            {
+                await hold.Task.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
         }
         var lease = new Lease(this, request.HolderId, Interlocked.Increment(ref _token));
         lock (_held)
