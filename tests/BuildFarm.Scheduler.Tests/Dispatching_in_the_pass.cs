@@ -39,7 +39,7 @@ public sealed class Dispatching_in_the_pass
         var (destination, type, body) = await farm.QuerySingleAsync(
             "SELECT destination_address, message_type, body FROM outbox_message",
             r => (r.GetString(0), r.GetString(1), r.GetString(2)));
-        Assert.EndsWith("build-server-s1", destination, StringComparison.Ordinal);
+        Assert.EndsWith("/build-server-s1", new Uri(destination).AbsolutePath, StringComparison.Ordinal);
         Assert.Contains("DispatchBuild", type, StringComparison.Ordinal);
         Assert.Contains(build.BuildId.ToString(), body, StringComparison.Ordinal);
     }
