@@ -1,24 +1,30 @@
 using BuildFarm.ServiceDefaults;
+using BuildFarm.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BuildFarm.Scheduler.Tests;
 
-/// <summary>The queue-size limit counts a short queue, or one near the limit, every time; a long one at most once a second.</summary>
+/// <summary>
+/// The queue-size limit counts a short queue, or one near the limit, every time; a long one at most once a second, one
+/// count at a time, the others going on with the last count meanwhile.
+/// </summary>
 public sealed class Counting_a_long_queue
 {
-    [Fact]
-    public async Task A_count_is_reused_only_far_from_both_ends_and_for_at_most_a_second()
+    private readonly FakeTimeProvider clock = new(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+    private int counts;
+    private long length;
+
+    private Task<long> Count(CancellationToken _)
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        Interlocked.Increment(ref counts);
+        return Task.FromResult(Interlocked.Read(ref length));
+    }
+
+    [Fact]
+    public async Task A_count_is_reused_only_far_from_both_ends_and_refreshed_after_a_second()
+    {
         var cache = new QueueLengthCache(clock);
-        var counts = 0;
-        var length = 0L;
-        Task<long> Count(CancellationToken _)
-        {
-            counts++;
-            return Task.FromResult(length);
-        }
-        async Task<(long, int)> Ask(long limit) => (await cache.LengthAsync(limit, Count, CancellationToken.None), counts);
+        async Task<(long, int)> Ask(long limit) => (await cache.LengthAsync(limit, Count, CancellationToken.None), Volatile.Read(ref counts));
 
         length = 19_999;
         Assert.Equal((19_999, 1), await Ask(1_000_000));
@@ -31,6 +37,36 @@ public sealed class Counting_a_long_queue
         Assert.Equal((100_500, 4), await Ask(120_000));    // within 20,000 of this limit: counted
         clock.Advance(TimeSpan.FromMilliseconds(1000));
         length = 101_000;
-        Assert.Equal((101_000, 5), await Ask(1_000_000));  // a second old: counted again
+        // A second old: answered from it while a fresh count runs, which the next question gets.
+        Assert.Equal(100_500, (await Ask(1_000_000)).Item1);
+        await Eventually.HoldsAsync(() => Volatile.Read(ref counts) == 5, "the fresh count ran");
+        Assert.Equal((101_000, 5), await Ask(1_000_000));
+        // Ten seconds old: the question waits for the count.
+        clock.Advance(QueueLengthCache.MaxStale);
+        length = 102_000;
+        Assert.Equal((102_000, 6), await Ask(1_000_000));
+    }
+
+    [Fact]
+    public async Task Many_questions_about_a_stale_count_start_one_count()
+    {
+        var cache = new QueueLengthCache(clock);
+        length = 50_000;
+        Assert.Equal(50_000, await cache.LengthAsync(1_000_000, Count, CancellationToken.None));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var slow = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<long> SlowCount(CancellationToken _)
+        {
+            Interlocked.Increment(ref counts);
+            return slow.Task;
+        }
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => Task.Run(() => cache.LengthAsync(1_000_000, SlowCount, CancellationToken.None))));
+        await Eventually.HoldsAsync(() => Volatile.Read(ref counts) == 2, "one count started");
+        slow.SetResult(60_000);
+
+        Assert.All(answers, a => Assert.Equal(50_000, a));
+        await Eventually.HoldsAsync(async () => await cache.LengthAsync(1_000_000, SlowCount, CancellationToken.None) == 60_000, "the count is in");
+        Assert.Equal(2, Volatile.Read(ref counts));
     }
 }

@@ -205,6 +205,33 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
         }
     }
 
+    /// <summary>
+    /// The batches of one stream of one attempt from sequence <paramref name="fromSequence"/> on, with an id up to
+    /// <paramref name="upToId"/>, in sequence order (a live follower's look-up of a batch that was committed late).
+    /// </summary>
+    public async Task<List<LogChunk>> ReadStreamFromAsync(Guid buildId, int attempt, string stream, long fromSequence, long upToId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT id, attempt, stream, byte_offset, sequence, text FROM build_log
+             WHERE build_id = $1 AND attempt = $2 AND stream = $3 AND sequence >= $4 AND id <= $5
+             ORDER BY sequence
+             LIMIT $6
+            """);
+        command.Parameters.AddWithValue(buildId);
+        command.Parameters.AddWithValue(attempt);
+        command.Parameters.AddWithValue(stream);
+        command.Parameters.AddWithValue(fromSequence);
+        command.Parameters.AddWithValue(upToId);
+        command.Parameters.AddWithValue(LogPageRows);
+        var chunks = new List<LogChunk>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            chunks.Add(new LogChunk(reader.GetInt64(0), reader.GetInt32(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(5), reader.GetInt64(4)));
+        }
+        return chunks;
+    }
+
     private async Task<List<LogChunk>> ReadLogPageAsync(Guid buildId, int? attempt, string? stream, long afterId, long cursor,
         (long From, long To)? range, CancellationToken ct)
     {

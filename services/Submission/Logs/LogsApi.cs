@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using BuildFarm.Submission.Builds;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace BuildFarm.Submission.Logs;
 
@@ -74,7 +75,8 @@ internal static class LogsApi
     /// its whole log was sent. A user has at most <see cref="LogsOptions.MaxFollowersPerUser"/> followers open (429 beyond).
     /// </summary>
     public static async Task<Results<ServerSentEventsResult<string>, ProblemHttpResult>> FollowLogs(
-        Guid id, string? stream, BuildQueries builds, LogStore logs, LogNotifier notifier, LogFollowers followers, HttpContext http, CancellationToken ct)
+        Guid id, string? stream, BuildQueries builds, LogStore logs, LogNotifier notifier, LogFollowers followers, IOptions<LogsOptions> options,
+        HttpContext http, CancellationToken ct)
     {
         var user = http.User.Identity?.Name ?? "anonymous";
         var place = followers.TryEnter(user);
@@ -93,47 +95,77 @@ internal static class LogsApi
         }
         long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var lastId);
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(Follow(id, stream, lastId, builds, logs, notifier, http.Response, ct));
+        // A batch waits for the one before it as long as storing does (Logs:OrderWait), and a second more.
+        var gapWait = options.Value.OrderWait + TimeSpan.FromSeconds(1);
+        // Waits on the wall clock (the service's TimeProvider may be a test's fixed clock): they pace a live stream.
+        return TypedResults.ServerSentEvents(Follow(id, stream, lastId, builds, logs, notifier, gapWait, TimeProvider.System, http.Response, ct));
     }
 
     /// <summary>
-    /// The events of a follower: every batch after <paramref name="lastId"/>, as it is stored, then <c>end</c>. Each page of
-    /// batches is read from the database before its events are written, so a slow client holds no database connection.
+    /// The events of a follower: every batch after <paramref name="lastId"/>, each stream in its order with none skipped
+    /// (<see cref="LogFollowOrder"/>), then <c>end</c> once the build has ended and no batch has come for
+    /// <see cref="EndQuiet"/> (batches still on their way, which a loaded farm can hold back for a while, are sent first).
+    /// Each page of batches is read from the database before its events are written, so a slow client holds no database
+    /// connection. An event's id is where a resumed follower starts: every batch up to it was sent.
     /// </summary>
     private static async IAsyncEnumerable<SseItem<string>> Follow(Guid id, string? stream, long lastId, BuildQueries builds, LogStore logs,
-        LogNotifier notifier, HttpResponse response, [EnumeratorCancellation] CancellationToken ct)
+        LogNotifier notifier, TimeSpan gapWait, TimeProvider time, HttpResponse response, [EnumeratorCancellation] CancellationToken ct)
     {
         // The headers go out now, not with the first batch: a client sees at once that it follows (a flush sends them;
         // StartAsync alone would leave them in Kestrel's buffer).
         await response.Body.FlushAsync(ct);
+        var order = new LogFollowOrder(gapWait, resumed: lastId > 0);
+        order.Start(lastId);
+        var quietSince = time.GetUtcNow();
         while (!ct.IsCancellationRequested)
         {
-            var wake = notifier.WaitAsync(id, TimeSpan.FromSeconds(2), ct);
+            var wake = notifier.WaitAsync(id, order.Held > 0 ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromSeconds(2), ct);
             var finished = (await builds.FindAsync(id, ct))?.IsFinished ?? true;
-            await foreach (var chunk in logs.ReadLogAsync(id, null, stream, lastId, null, ct))
+            var sent = 0;
+            await foreach (var chunk in logs.ReadLogAsync(id, null, stream, order.SafeId, null, ct))
             {
-                lastId = Math.Max(lastId, chunk.Id);
-                yield return LogEvent(chunk);
-            }
-            if (finished)
-            {
-                // Log batches and the build's end travel separately: give a straggler a moment, then send it too.
-                await notifier.WaitAsync(id, TimeSpan.FromMilliseconds(500), ct);
-                await foreach (var chunk in logs.ReadLogAsync(id, null, stream, lastId, null, ct))
+                foreach (var ready in order.Add(chunk, time.GetUtcNow()))
                 {
-                    lastId = Math.Max(lastId, chunk.Id);
-                    yield return LogEvent(chunk);
+                    sent++;
+                    yield return LogEvent(ready, order.SafeId);
                 }
+            }
+            // A stream waiting for a batch whose id is at or below where reads start: look that batch up.
+            foreach (var (attempt, gapStream, next) in order.Gaps.ToList())
+            {
+                foreach (var chunk in await logs.ReadStreamFromAsync(id, attempt, gapStream, next, order.SafeId, ct))
+                {
+                    foreach (var ready in order.Add(chunk, time.GetUtcNow()))
+                    {
+                        sent++;
+                        yield return LogEvent(ready, order.SafeId);
+                    }
+                }
+            }
+            foreach (var ready in order.ReleaseOverdue(time.GetUtcNow()))
+            {
+                sent++;
+                yield return LogEvent(ready, order.SafeId);
+            }
+            if (sent > 0 || order.Held > 0)
+            {
+                quietSince = time.GetUtcNow();
+            }
+            else if (finished && time.GetUtcNow() - quietSince >= EndQuiet)
+            {
                 yield return new SseItem<string>("{}", "end");
                 yield break;
             }
-            await wake;
+            await (finished ? notifier.WaitAsync(id, TimeSpan.FromMilliseconds(250), ct) : wake);
         }
     }
 
-    private static SseItem<string> LogEvent(LogChunk chunk) =>
+    /// <summary>How long no batch has come, after the build ended, before a follower is told the log has ended.</summary>
+    public static readonly TimeSpan EndQuiet = TimeSpan.FromSeconds(1);
+
+    private static SseItem<string> LogEvent(LogChunk chunk, long resumeAfter) =>
         new(JsonSerializer.Serialize(new { chunk.Attempt, chunk.Stream, chunk.Offset, chunk.Text }, JsonSerializerOptions.Web), "log")
         {
-            EventId = chunk.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            EventId = resumeAfter.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
 }
