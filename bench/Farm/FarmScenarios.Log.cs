@@ -32,6 +32,8 @@ internal sealed partial class FarmScenarios
         long lines = 0, highest = 0, previous = 0, gaps = 0, backwards = 0;
         long firstPrinted = long.MaxValue, lastReceived = 0;
         var ended = false;
+        // A batch may end inside a line: its rest starts the next batch of the stream, so a line is read across events.
+        var carry = "";
         while (await reader.ReadLineAsync(stop.Token) is { } line)
         {
             if (line == "event: end")
@@ -49,7 +51,9 @@ internal sealed partial class FarmScenarios
             {
                 continue;
             }
-            foreach (var printed in text.GetString()!.Split('\n'))
+            var parts = (carry + text.GetString()).Split('\n');
+            carry = parts[^1];
+            foreach (var printed in parts[..^1])
             {
                 // "bench-log SEQ(10) TIME_NS(19) xxx"
                 if (printed.Length < 40 || !printed.StartsWith("bench-log ", StringComparison.Ordinal)

@@ -70,3 +70,43 @@ public sealed class Counting_a_long_queue
         Assert.Equal(2, Volatile.Read(ref counts));
     }
 }
+
+/// <summary>Near the limit every question gets an exact count, but the questions asked while one runs share the next.</summary>
+public sealed class Counting_a_queue_near_its_limit
+{
+    [Fact]
+    public async Task Questions_asked_while_a_count_runs_share_the_next_count()
+    {
+        var cache = new QueueLengthCache(new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero)));
+        var counts = new List<TaskCompletionSource<long>>();
+        Task<long> Count(CancellationToken _)
+        {
+            var count = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (counts)
+            {
+                counts.Add(count);
+            }
+            return count.Task;
+        }
+        int Started()
+        {
+            lock (counts)
+            {
+                return counts.Count;
+            }
+        }
+
+        var first = cache.LengthAsync(100_000, Count, CancellationToken.None);
+        await Eventually.HoldsAsync(() => Started() == 1, "the first count started");
+        var later = Enumerable.Range(0, 20).Select(_ => cache.LengthAsync(100_000, Count, CancellationToken.None)).ToList();
+        await Task.Delay(100);
+        Assert.Equal(1, Started());
+        counts[0].SetResult(90_000);
+        await Eventually.HoldsAsync(() => Started() == 2, "one more count started, after the first");
+        counts[1].SetResult(90_020);
+
+        Assert.Equal(90_000, await first);
+        Assert.All(await Task.WhenAll(later), length => Assert.Equal(90_020, length));
+        Assert.Equal(2, Started());
+    }
+}
