@@ -80,31 +80,6 @@ internal sealed class FarmServers(string state, string name, bool fsync, string 
         }
     }
 
-    private static readonly HashSet<int> Taken = [];
-
     /// <summary>A loopback port in 27000–31999 that nothing listens on (the test servers use 25xxx/26xxx).</summary>
-    private static int FreePort()
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var port = Random.Shared.Next(27000, 32000);
-            lock (Taken)
-            {
-                if (!Taken.Add(port))
-                {
-                    continue;
-                }
-            }
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new InvalidOperationException("no free loopback port in 27000-31999");
-    }
+    private static int FreePort() => LoopbackPorts.Free(27000, 32000);
 }

@@ -26,7 +26,7 @@ internal sealed class FarmRedis : IAsyncDisposable
 
     public static async Task<FarmRedis> StartAsync()
     {
-        var redis = new FarmRedis(FreePort());
+        var redis = new FarmRedis(LoopbackPorts.Free());
         await redis.StartServerAsync();
         return redis;
     }
@@ -146,12 +146,5 @@ internal sealed class FarmRedis : IAsyncDisposable
         {
             throw new InvalidOperationException($"{command} failed ({process.ExitCode}): {await output}{await error}");
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

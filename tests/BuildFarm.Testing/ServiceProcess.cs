@@ -43,7 +43,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"{dll} is missing: build the solution first (./farm test does).");
         }
-        var url = new Uri($"http://127.0.0.1:{FreePort()}");
+        var url = new Uri($"http://127.0.0.1:{LoopbackPorts.Free()}");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -141,39 +141,5 @@ public sealed class ServiceProcess : IAsyncDisposable
             file?.Dispose();
             file = null;
         }
-    }
-
-    private static readonly HashSet<int> Taken = [];
-
-    /// <summary>
-    /// A loopback port in 20000–24999 that nothing listens on, each handed out once per test process. Not one the system
-    /// picks (port 0): that comes from the ephemeral range (32768–60999 here), where any process's outgoing connection
-    /// may take it as its own port in the seconds before the service binds it (a Scheduler then failed to start with
-    /// "address already in use" and a test waited for a dispatch that never came). The test servers use 25xxx and up.
-    /// </summary>
-    private static int FreePort()
-    {
-        for (var i = 0; i < 1000; i++)
-        {
-            var port = Random.Shared.Next(20000, 25000);
-            lock (Taken)
-            {
-                if (!Taken.Add(port))
-                {
-                    continue;
-                }
-            }
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-                // In use: another one.
-            }
-        }
-        throw new InvalidOperationException("no free loopback port in 20000-24999");
     }
 }
