@@ -57,6 +57,24 @@ public sealed class Building_a_repository_again : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Checks_out_a_commit_the_mirror_has_with_four_git_processes()
+    {
+        Assert.Equal(BuildRunOutcome.Succeeded, (await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head))).Outcome);
+        var before = _git.Invocations.Count;
+
+        var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head));
+
+        Assert.Equal(BuildRunOutcome.Succeeded, finished.Outcome);
+        Assert.Equal(_repository.Head, finished.Commit);
+        // One look into the mirror, then init, fetch and checkout in the workspace (no git process of the build's own).
+        Assert.Collection(_git.Invocations.Skip(before),
+            i => Assert.StartsWith($"--git-dir={Mirror} rev-parse refs/heads/main^{{commit}} {_repository.Head}^{{commit}} --", i),
+            i => Assert.StartsWith("init", i),
+            i => Assert.Contains(" fetch --quiet --depth 1 ", i),
+            i => Assert.Contains(" checkout --quiet --detach ", i));
+    }
+
+    [Fact]
     public async Task Fetches_a_branch_made_after_the_mirror()
     {
         Assert.Equal(BuildRunOutcome.Succeeded, (await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head))).Outcome);

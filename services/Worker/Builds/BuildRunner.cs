@@ -288,48 +288,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         run.Started = true;
         try
         {
-            var waitTimeout = _settings.SlotWaitTimeout;
-            BuildPriorities.TryParse(request.Priority, out var priority);
-            SlotLease lease;
-            using (WorkerTelemetry.Source.StartActivity("build.slot"))
-            {
-                try
-                {
-                    lease = await _semaphore.AcquireAsync(
-                        new SlotRequest($"{request.BuildId}:{request.Attempt}", _options.ServerId, (int)priority, waitTimeout),
-                        run.StopToken).ConfigureAwait(false);
-                }
-                catch (SlotWaitTimeoutException ex)
-                {
-                    return (RunResult.InfrastructureFailure($"no build slot within {ex.Waited.TotalSeconds:0} s"), null, []);
-                }
-                catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
-                {
-                    return (run.StopResult, null, []);
-                }
-            }
-
-            await using (lease.ConfigureAwait(false))
-            {
-                using var lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
-                await run.ReportAsync(() => _events.PublishAsync(new BuildRunStarted
-                {
-                    BuildId = request.BuildId,
-                    Attempt = request.Attempt,
-                    ServerId = _options.ServerId,
-                    InstanceId = _instance.Id,
-                    FencingToken = lease.FencingToken,
-                    StartedAt = _time.GetUtcNow(),
-                }, CancellationToken.None)).ConfigureAwait(false);
-
-                var minutes = request.MaxBuildMinutes > 0 ? request.MaxBuildMinutes : _settings.MaxBuildMinutes;
-                using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(minutes), _time);
-                using var timedOut = deadline.Token.Register(() =>
-                    run.RequestStop(new RunResult(BuildRunOutcome.TimedOut, $"the build ran longer than {minutes} minutes")));
-
-                var (result, artifacts) = await BuildAsync(run, log).ConfigureAwait(false);
-                return (result, lease.FencingToken, artifacts);
-            }
+            return await BuildAsync(run, log).ConfigureAwait(false);
         }
         finally
         {
@@ -337,7 +296,7 @@ public sealed class BuildRunner : IHostedService, IDisposable
         }
     }
 
-    private async Task<(RunResult, IReadOnlyList<Artifact>)> BuildAsync(BuildRun run, LogPump log)
+    private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> BuildAsync(BuildRun run, LogPump log)
     {
         var request = run.Request;
         var workspace = Path.Combine(_options.WorkspaceRoot, $"{request.BuildId:D}-{request.Attempt}");
@@ -357,19 +316,27 @@ public sealed class BuildRunner : IHostedService, IDisposable
         }
     }
 
-    private async Task<(RunResult, IReadOnlyList<Artifact>)> BuildInAsync(BuildRun run, LogPump log, string workspace, string cgroup)
+    /// <summary>
+    /// The source is checked out before the farm-wide slot is asked for, so a slot handed over starts the toolchain
+    /// at once (and a source that cannot be fetched takes no slot); the slot is given back as soon as the artifacts
+    /// are stored, before the build root is scrubbed and the workspace removed (this server's own permit covers that).
+    /// </summary>
+    private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> BuildInAsync(BuildRun run, LogPump log, string workspace, string cgroup)
     {
         var request = run.Request;
         using var sandbox = _sandbox.Open(cgroup, workspace);
         var context = new BuildContext(request, workspace, log, _options, sandbox, run.StopToken);
         sandbox.WatchCpu(reason => run.RequestStop(RunResult.BuildFailure(reason)));
+        var minutes = request.MaxBuildMinutes > 0 ? request.MaxBuildMinutes : _settings.MaxBuildMinutes;
         IToolchain? toolchain = null;
+        SlotLease? lease = null;
         try
         {
             toolchain = ResolveToolchain(request);
             WorkspaceDirectory.Delete(workspace, _logger);
             Directory.CreateDirectory(workspace);
 
+            using (Deadline(run, minutes, "the checkout ran longer than"))
             using (var checkout = WorkerTelemetry.Source.StartActivity("build.checkout"))
             {
                 checkout?.SetTag("buildfarm.repository", request.SourceRepository);
@@ -379,6 +346,19 @@ public sealed class BuildRunner : IHostedService, IDisposable
             }
             context.SpecFile = FindSpec(context.CheckoutDirectory, request.SpecPath);
 
+            lease = await AcquireSlotAsync(run).ConfigureAwait(false);
+            using var lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
+            await run.ReportAsync(() => _events.PublishAsync(new BuildRunStarted
+            {
+                BuildId = request.BuildId,
+                Attempt = request.Attempt,
+                ServerId = _options.ServerId,
+                InstanceId = _instance.Id,
+                FencingToken = lease.FencingToken,
+                StartedAt = _time.GetUtcNow(),
+            }, CancellationToken.None)).ConfigureAwait(false);
+
+            using var deadline = Deadline(run, minutes, "the build ran longer than");
             RunResult result;
             using (var build = WorkerTelemetry.Source.StartActivity("build.run"))
             {
@@ -414,22 +394,26 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 result = RunResult.BuildFailure("the build succeeded but produced no binary package");
             }
-            return (result, artifacts);
+            return (result, lease.FencingToken, artifacts);
         }
         catch (BuildStepException ex)
         {
-            return (run.StopToken.IsCancellationRequested ? run.StopResult : ex.Result, []);
+            return (run.StopToken.IsCancellationRequested ? run.StopResult : ex.Result, lease?.FencingToken, []);
         }
         catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
         {
-            return (run.StopResult, []);
+            return (run.StopResult, lease?.FencingToken, []);
         }
         catch (InvalidDataException ex)
         {
-            return (RunResult.BuildFailure($"an output of the build was refused: {ex.Message}"), []);
+            return (RunResult.BuildFailure($"an output of the build was refused: {ex.Message}"), lease?.FencingToken, []);
         }
         finally
         {
+            if (lease is not null)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
             if (toolchain is not null)
             {
                 try
@@ -443,6 +427,32 @@ public sealed class BuildRunner : IHostedService, IDisposable
             }
             WorkspaceDirectory.Delete(workspace, _logger);
         }
+    }
+
+    /// <summary>Waits for a farm-wide slot; a wait longer than the farm's SlotWaitTimeout fails the attempt as infrastructure.</summary>
+    private async Task<SlotLease> AcquireSlotAsync(BuildRun run)
+    {
+        var request = run.Request;
+        BuildPriorities.TryParse(request.Priority, out var priority);
+        using var activity = WorkerTelemetry.Source.StartActivity("build.slot");
+        try
+        {
+            return await _semaphore.AcquireAsync(
+                new SlotRequest($"{request.BuildId}:{request.Attempt}", _options.ServerId, (int)priority, _settings.SlotWaitTimeout),
+                run.StopToken).ConfigureAwait(false);
+        }
+        catch (SlotWaitTimeoutException ex)
+        {
+            throw new BuildStepException(RunResult.InfrastructureFailure($"no build slot within {ex.Waited.TotalSeconds:0} s"));
+        }
+    }
+
+    /// <summary>Stops the attempt as timed out when a step runs longer than the build may (the slot wait is not counted).</summary>
+    private IDisposable Deadline(BuildRun run, int minutes, string what)
+    {
+        var timer = new CancellationTokenSource(TimeSpan.FromMinutes(minutes), _time);
+        timer.Token.Register(() => run.RequestStop(new RunResult(BuildRunOutcome.TimedOut, $"{what} {minutes} minutes")));
+        return timer;
     }
 
     /// <summary>

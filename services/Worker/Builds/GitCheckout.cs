@@ -82,15 +82,15 @@ internal sealed class GitCheckout(WorkerCapabilities capabilities, RepositoryCac
             }
         }
 
+        // The full commit, detached: once checkout succeeds, HEAD is that commit.
         var checkout = await remote.RunAsync(
             ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, "--"], directory).ConfigureAwait(false);
-        var head = await remote.QueryAsync(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], directory).ConfigureAwait(false);
-        if (!checkout.Succeeded || head is null || !GitSource.SameCommit(head, commit))
+        if (!checkout.Succeeded)
         {
             throw new BuildStepException(RunResult.InfrastructureFailure(
                 $"could not check out commit {commit} of {url}: {checkout.LastErrorLine}", checkout.ExitCode));
         }
-        return head;
+        return commit;
     }
 
     /// <summary>A new repository in <paramref name="directory"/> holding just <paramref name="commit"/> (depth 1), fetched from the mirror.</summary>

@@ -47,6 +47,10 @@ internal sealed class RepositoryMirror : IAsyncDisposable
     /// </summary>
     public async Task<string> PrepareAsync(GitRunner git, string branch, string commit)
     {
+        if (await HasCommitOnBranchAsync(git, branch, commit).ConfigureAwait(false) is { } known)
+        {
+            return known;
+        }
         var recloned = false;
         if (!await IsUsableAsync(git).ConfigureAwait(false))
         {
@@ -200,6 +204,30 @@ internal sealed class RepositoryMirror : IAsyncDisposable
             _gate.Release();
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The usual case in one git process (two when the commit is not the branch's tip): a named commit the mirror
+    /// already has on the branch needs no fetch. Null when that is not so, or not known (no mirror, no branch, no
+    /// commit, a damaged mirror, the branch's tip asked for): <see cref="PrepareAsync"/> then goes the long way.
+    /// </summary>
+    private async Task<string?> HasCommitOnBranchAsync(GitRunner git, string branch, string commit)
+    {
+        if (GitSource.IsBranchTip(commit) || !Directory.Exists(Path))
+        {
+            return null;
+        }
+        // Both must resolve (to commits) or rev-parse fails; "--" makes them revisions, never paths.
+        var resolved = await git.QueryAsync([GitDir, "rev-parse", $"refs/heads/{branch}^{{commit}}", $"{commit}^{{commit}}", "--"], _cache.Root)
+            .ConfigureAwait(false);
+        var lines = resolved?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (lines is not [var tip, var full, "--"] || !GitSource.SameCommit(full, commit))
+        {
+            return null;
+        }
+        return full == tip || (await git.RunAsync([GitDir, "merge-base", "--is-ancestor", full, tip], _cache.Root).ConfigureAwait(false)).Succeeded
+            ? full
+            : null;
     }
 
     private async Task<bool> IsUsableAsync(GitRunner git) =>

@@ -15,6 +15,14 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
 
     public int Released { get; private set; }
 
+    /// <summary>Requests made (granted, refused or still waiting).</summary>
+    public int Requested => Volatile.Read(ref _requested);
+
+    /// <summary>Called with the holder's id when a lease is given back.</summary>
+    public Action<string>? OnRelease { get; set; }
+
+    private int _requested;
+
     /// <summary>While set, requests wait for it (as for a full farm) before they are granted.</summary>
     public TaskCompletionSource? Hold { get; set; }
 
@@ -25,6 +33,7 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
 
     public async Task<SlotLease> AcquireAsync(SlotRequest request, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _requested);
         if (Refuse)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
@@ -77,6 +86,7 @@ public sealed class FakeFarmSemaphore : IFarmSemaphore
 
         public override ValueTask DisposeAsync()
         {
+            owner.OnRelease?.Invoke(holderId);
             lock (owner._held)
             {
                 owner._held.Remove(this);
