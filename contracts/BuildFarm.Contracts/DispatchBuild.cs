@@ -16,4 +16,10 @@ public sealed record DispatchBuild
     public required DateTimeOffset DispatchedAt { get; init; }
     /// <summary>The longest the build may run before it is stopped and reported as timed out.</summary>
     public required int MaxBuildMinutes { get; init; }
+    /// <summary>
+    /// How long the attempt may wait for a farm-wide slot once its source is checked out; null: the farm's
+    /// slotWaitTimeoutSeconds. A build placed ahead of a free slot (Scheduler:ReadyAheadPercent) may wait as long as
+    /// the longest build runs, and the farm's wait on top.
+    /// </summary>
+    public int? SlotWaitTimeoutSeconds { get; init; }
 }

@@ -49,6 +49,18 @@ public sealed class SchedulerOptions
     [Range(0, 10_000_000)]
     public int StatusViewExactBelow { get; set; } = 2000;
 
+    /// <summary>
+    /// Builds placed beyond the farm-wide limit, as a percentage of it (at least one when not 0), to wait at their build
+    /// servers with their source checked out: a slot given back goes straight to one of them through the farm-wide
+    /// semaphore, in milliseconds, instead of after a round trip through the Scheduler and a checkout. Each still
+    /// counts against its server's capacity and the caps per submitter and project. 0 places nothing beyond the limit.
+    /// </summary>
+    [Range(0, 100)]
+    public int ReadyAheadPercent { get; set; } = 10;
+
+    /// <summary>How many builds may wait placed ahead under a farm-wide limit of <paramref name="limit"/>.</summary>
+    public int ReadyAhead(int limit) => ReadyAheadPercent == 0 || limit <= 0 ? 0 : Math.Max(1, (int)Math.Ceiling(limit * ReadyAheadPercent / 100.0));
+
     /// <summary>How old the last read of a long queue may be when a status question is answered from it.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan StatusViewMaxAge { get; set; } = TimeSpan.FromSeconds(1);

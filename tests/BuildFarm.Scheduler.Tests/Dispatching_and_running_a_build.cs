@@ -36,6 +36,23 @@ public sealed class Dispatching_and_running_a_build
     }
 
     [Fact]
+    public async Task An_accepted_build_has_its_checkout_and_its_slot_wait_to_start_in()
+    {
+        await using var h = await SagaHarness.StartAsync();
+        var id = await h.DispatchedAsync("b1");
+        var acceptedAt = h.Clock.GetUtcNow();
+
+        await h.PublishAsync(new BuildRunAccepted { BuildId = id, Attempt = 1, ServerId = "b1", AcceptedAt = acceptedAt });
+
+        // The Worker checks the source out (bounded like a build) before it waits for a farm-wide slot.
+        var farm = new FarmSettings();
+        await Testing.Eventually.HoldsAsync(() => h.Instance(id)!.AcceptedAt is not null, "the acceptance was recorded");
+        Assert.Equal(acceptedAt + TimeSpan.FromMinutes(farm.MaxBuildMinutes) + TimeSpan.FromSeconds(farm.SlotWaitTimeoutSeconds)
+            + new SchedulerOptions().StartMargin, h.Instance(id)!.DeadlineAt);
+        Assert.Null(h.Harness.Sent.Select<DispatchBuild>().Single(m => m.Context.Message.BuildId == id).Context.Message.SlotWaitTimeoutSeconds);
+    }
+
+    [Fact]
     public async Task A_successful_run_completes_the_build_with_its_artifacts_and_duration()
     {
         await using var h = await SagaHarness.StartAsync();

@@ -77,6 +77,8 @@ public sealed class Dispatching_from_a_long_queue
         await farm.AddQueuedAsync(Enumerable.Range(0, 2000).Select(_ => RandomBuild(random, unplaceableShare: 0)).ToList());
         var running = await farm.AddBuildingAsync("s1", "u0");
         await farm.AddBuildingAsync("s1", "u2");
+        // Full: the limit's 2 and the one build placed ahead of it (ReadyAheadPercent 10, at least one).
+        await farm.AddBuildingAsync("s1", "u4");
 
         var full = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
         await farm.ExecuteAsync("UPDATE build_state SET current_state = 'Completed' WHERE correlation_id = $1", running);

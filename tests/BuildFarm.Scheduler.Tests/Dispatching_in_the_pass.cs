@@ -83,4 +83,39 @@ public sealed class Dispatching_in_the_pass
         Assert.Equal("Cancelled", await farm.QuerySingleAsync("SELECT current_state FROM build_state WHERE correlation_id = $1", r => r.GetString(0), cancelled.BuildId));
         Assert.Equal(1, await farm.QuerySingleAsync("SELECT count(*)::int FROM outbox_message", r => r.GetInt32(0)));
     }
+
+    [Fact]
+    public async Task A_build_placed_ahead_of_the_limit_may_wait_for_a_slot_as_long_as_the_longest_build_runs()
+    {
+        await using var farm = await SchedulerDatabase.CreateAsync(limit: 2);
+        await farm.AddServerAsync("s1", "x86_64", ["rpmbuild"], max: 8);
+        var builds = Enumerable.Range(0, 5).Select(i => Build("alice") with { SubmittedAt = SchedulerDatabase.Now.AddMinutes(-10 + i) }).ToList();
+        await farm.AddQueuedAsync(builds);
+
+        var pass = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+        var again = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+
+        // The limit's 2, and one more (10 % of 2, at least one) to take the next slot given back.
+        Assert.Equal((3, 0), (pass.Placed, again.Placed));
+        Assert.Equal(builds.Take(3).Select(b => (b.BuildId, "s1")).Order(), (await farm.PlacementsAsync()).Order());
+        var waits = new Dictionary<Guid, int?>();
+        await using (var connection = await farm.OpenConnectionAsync())
+        await using (var command = new NpgsqlCommand("SELECT body FROM outbox_message", connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                using var body = JsonDocument.Parse(reader.GetString(0));
+                var message = body.RootElement.TryGetProperty("message", out var inner) ? inner : body.RootElement;
+                waits[message.GetProperty("buildId").GetGuid()] =
+                    message.TryGetProperty("slotWaitTimeoutSeconds", out var wait) && wait.ValueKind == JsonValueKind.Number ? wait.GetInt32() : null;
+            }
+        }
+        var farmWait = new Contracts.FarmSettings().SlotWaitTimeoutSeconds;
+        var longest = new Contracts.FarmSettings().MaxBuildMinutes * 60;
+        Assert.Equal([null, null, farmWait + longest], builds.Take(3).Select(b => waits[b.BuildId]));
+        var slotWait = await farm.QuerySingleAsync("SELECT (data->>'SlotWaitSeconds')::int FROM build_state WHERE correlation_id = $1",
+            r => r.GetInt32(0), builds[2].BuildId);
+        Assert.Equal(farmWait + longest, slotWait);
+    }
 }

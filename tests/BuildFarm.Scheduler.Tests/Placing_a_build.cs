@@ -50,6 +50,28 @@ public sealed class Placing_a_build
     }
 
     [Fact]
+    public void Builds_placed_ahead_of_the_limit_wait_at_servers_up_to_their_number()
+    {
+        var ahead = Placement.Choose(Build(), [Server("b1")], new FarmCapacity(4, 4) { Ahead = 1 }, 85);
+        var full = Placement.Choose(Build(), [Server("b1")], new FarmCapacity(5, 4) { Ahead = 1 }, 85);
+
+        Assert.Equal("b1", ahead.Server?.ServerId);
+        Assert.True(new FarmCapacity(4, 4).PlacesAhead);
+        Assert.False(new FarmCapacity(3, 4).PlacesAhead);
+        Assert.Null(full.Server);
+        Assert.Equal("farm-wide limit reached (4 of 4 slots, and 1 more builds placed at servers to take the next)", full.WhyWaiting);
+    }
+
+    [Theory]
+    [InlineData(10, 1, 1)]
+    [InlineData(10, 20, 2)]
+    [InlineData(10, 25, 3)]
+    [InlineData(0, 20, 0)]
+    [InlineData(50, 0, 0)]
+    public void How_many_builds_are_placed_ahead(int percent, int limit, int ahead) =>
+        Assert.Equal(ahead, new SchedulerOptions { ReadyAheadPercent = percent }.ReadyAhead(limit));
+
+    [Fact]
     public void A_named_server_in_maintenance_is_waited_for()
     {
         var decision = Placement.Choose(Build(server: "b2"), [Server("b1"), Server("b2", maintenance: true)], Room, 85);

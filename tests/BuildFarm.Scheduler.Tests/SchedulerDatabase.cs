@@ -10,6 +10,7 @@ using MassTransit.Testing;
 using BuildFarm.Persistence.Outbox;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
@@ -129,7 +130,8 @@ public sealed class SchedulerDatabase : IAsyncDisposable
         var snapshot = await FarmSnapshot.LoadAsync(connection, null, Now, CancellationToken.None);
         var servers = snapshot.Servers.ToDictionary(s => s.ServerId);
         var used = snapshot.Used;
-        var capacity = snapshot.Capacity(Settings.Current);
+        var capacity = snapshot.Capacity(Settings.Current,
+            provider.GetRequiredService<IOptions<SchedulerOptions>>().Value.ReadyAhead(Settings.Current.MaxConcurrentBuilds));
         var placed = new List<(Guid, string)>();
         foreach (var build in QueueOrder.Order(snapshot.Queue, Now, Aging, snapshot.ServedBySubmitter))
         {

@@ -39,6 +39,19 @@ public sealed class Waiting_for_a_farm_slot : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Waits_as_long_as_its_dispatch_allows_when_it_names_a_wait()
+    {
+        await _admin.SetLimitAsync(0);
+        _worker.Get<FarmSettingsCache>().Apply(new FarmSettings { SlotWaitTimeoutSeconds = 3600 }, revision: 7);
+
+        var finished = await _worker.BuildAsync(TestWorker.Request(_repository.Url, _repository.Head) with { SlotWaitTimeoutSeconds = 1 });
+
+        Assert.Equal(BuildRunOutcome.InfrastructureFailed, finished.Outcome);
+        Assert.Equal("no build slot within 1 s", finished.Reason);
+        Assert.Empty(await _admin.GetWaitersAsync());
+    }
+
+    [Fact]
     public async Task Holds_the_slot_while_building_and_releases_it_after()
     {
         await _admin.SetLimitAsync(1);

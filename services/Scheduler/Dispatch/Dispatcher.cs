@@ -23,6 +23,8 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// of servers below the utilisation threshold, within the configured bounds; a pass never places more than those free
 /// slots, so bounding it by maxConcurrentBuilds keeps it within that limit too (but for the seconds the limit takes to
 /// follow a change: a build placed meanwhile waits at the Worker for a farm-wide slot).
+/// Beyond the limit a pass places <see cref="SchedulerOptions.ReadyAhead"/> builds more, which wait at their servers
+/// checked out, each allowed to wait as long as the longest build runs (see <see cref="BuildStateMachine.DispatchTo"/>).
 /// </summary>
 public sealed class Dispatcher(
     IServiceScopeFactory scopes,
@@ -70,7 +72,8 @@ public sealed class Dispatcher(
         // Read the queue only as far as the free slots ask: the first `perGroup` builds of every (submitter, priority)
         // hold the first `perGroup` of the whole order (see QueueOrder). Builds that cannot go anywhere now do not use
         // a slot, so when the free slots outlast that prefix, read a longer one.
-        var free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
+        var ahead = options.Value.ReadyAhead(farm.MaxConcurrentBuilds);
+        var free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds + ahead, threshold);
         var perGroup = Math.Max(MinHead, 2 * free);
         var decided = new HashSet<Guid>();
         var placedNow = new List<QueuedBuild>();
@@ -90,12 +93,13 @@ public sealed class Dispatcher(
                 {
                     continue;
                 }
-                var decision = Placement.Choose(build, servers.Values, new FarmCapacity(used, farm.MaxConcurrentBuilds) { Shares = shares }, threshold);
+                var capacity = new FarmCapacity(used, farm.MaxConcurrentBuilds) { Ahead = ahead, Shares = shares };
+                var decision = Placement.Choose(build, servers.Values, capacity, threshold);
                 if (decision.Server is not { } server)
                 {
                     continue;
                 }
-                if (!await PlaceAsync(session, sagas, outbox, build, server, farm, now, ct))
+                if (!await PlaceAsync(session, sagas, outbox, build, server, farm, capacity.PlacesAhead, now, ct))
                 {
                     continue;
                 }
@@ -103,7 +107,7 @@ public sealed class Dispatcher(
                 shares.Add(build);
                 placedNow.Add(build);
                 used++;
-                free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds, threshold);
+                free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds + ahead, threshold);
                 if (free == 0)
                 {
                     break;
@@ -145,7 +149,7 @@ public sealed class Dispatcher(
     /// build left the queue since it was read (cancelled, or a later attempt): the placement is dropped.
     /// </summary>
     private async Task<bool> PlaceAsync(PostgresSession session, PostgresSagaStore<BuildState> sagas, PostgresOutbox outbox,
-        QueuedBuild build, ServerSnapshot server, FarmSettings farm, DateTimeOffset now, CancellationToken ct)
+        QueuedBuild build, ServerSnapshot server, FarmSettings farm, bool placedAhead, DateTimeOffset now, CancellationToken ct)
     {
         var saga = await sagas.LoadAsync(session, build.BuildId, lockRow: true, ct);
         if (saga is null || saga.CurrentState != BuildStates.Queued || saga.Attempt != build.Attempt)
@@ -154,7 +158,7 @@ public sealed class Dispatcher(
                 build.BuildId, saga?.CurrentState ?? "gone", saga?.Attempt);
             return false;
         }
-        var dispatch = BuildStateMachine.DispatchTo(saga, server.ServerId, now, farm, options.Value);
+        var dispatch = BuildStateMachine.DispatchTo(saga, server.ServerId, now, farm, options.Value, placedAhead);
         await sagas.UpdateAsync(session, saga, ct);
         await outbox.SendAsync(BuildStateMachine.WorkerQueue(server.ServerId), dispatch, ct);
         logger.LogInformation("Dispatched build {BuildId} attempt {Attempt} to {ServerId}", build.BuildId, saga.Attempt, server.ServerId);

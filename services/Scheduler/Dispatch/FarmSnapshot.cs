@@ -22,9 +22,10 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
     /// <summary>Builds on servers per submitter and per project, for the caps.</summary>
     public (Dictionary<string, int> BySubmitter, Dictionary<string, int> ByProject) Running { get; init; } = ([], []);
 
-    /// <summary>The farm's capacity as <see cref="Placement"/> judges it under <paramref name="settings"/>.</summary>
-    public FarmCapacity Capacity(Contracts.FarmSettings settings) => new(Used, settings.MaxConcurrentBuilds)
+    /// <summary>The farm's capacity as <see cref="Placement"/> judges it under <paramref name="settings"/>, with <paramref name="ahead"/> builds placed ahead.</summary>
+    public FarmCapacity Capacity(Contracts.FarmSettings settings, int ahead = 0) => new(Used, settings.MaxConcurrentBuilds)
     {
+        Ahead = ahead,
         Shares = new ShareCaps(settings.MaxRunningPerSubmitter, settings.MaxRunningPerProject,
             new Dictionary<string, int>(Running.BySubmitter), new Dictionary<string, int>(Running.ByProject)),
     };

@@ -4,7 +4,7 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// Where a build can go, and in words why it cannot go anywhere yet. A server can take a build when it is
 /// online, not in maintenance, has the architecture and the toolchain, has a free slot, and its CPU, memory
 /// and disk are each below the utilisation threshold; among those the least loaded wins. A build that names
-/// a server waits for that server. Nothing is placed while the farm-wide limit is reached, nor for a submitter or a
+/// a server waits for that server. Nothing is placed while the farm-wide limit and the builds placed ahead of it are reached, nor for a submitter or a
 /// project that has as many builds on servers as its cap allows (settings maxRunningPerSubmitter, maxRunningPerProject).
 /// </summary>
 public static class Placement
@@ -22,9 +22,11 @@ public static class Placement
         {
             return new Decision(null, capped);
         }
-        if (farm.Used >= farm.Limit)
+        if (farm.Used >= farm.Limit + farm.Ahead)
         {
-            return new Decision(null, $"farm-wide limit reached ({farm.Used} of {farm.Limit} slots)");
+            return new Decision(null, farm.Used <= farm.Limit
+                ? $"farm-wide limit reached ({farm.Used} of {farm.Limit} slots)"
+                : $"farm-wide limit reached ({farm.Limit} of {farm.Limit} slots, and {farm.Used - farm.Limit} more builds placed at servers to take the next)");
         }
         var free = candidates.Where(s => !s.IsFull).ToList();
         if (free.Count == 0)
@@ -88,9 +90,17 @@ public static class Placement
     }
 }
 
-/// <summary>The farm-wide limit and how many builds hold or are about to hold a slot; the caps per submitter and project.</summary>
+/// <summary>
+/// The farm-wide limit and how many builds hold or are about to hold a slot; how many more may be placed ahead to wait
+/// for one at their servers (<see cref="SchedulerOptions.ReadyAheadPercent"/>); the caps per submitter and project.
+/// </summary>
 public sealed record FarmCapacity(int Used, int Limit)
 {
+    public int Ahead { get; init; }
+
+    /// <summary>True when a build placed now would wait at its server for a slot to be given back.</summary>
+    public bool PlacesAhead => Used >= Limit;
+
     public ShareCaps Shares { get; init; } = ShareCaps.None;
 }
 

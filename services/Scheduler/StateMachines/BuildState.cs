@@ -32,6 +32,8 @@ public sealed class BuildState : SagaStateMachineInstance, ISagaVersion
     /// <summary>While queued after an infrastructure failure: not dispatched before this time (backoff).</summary>
     public DateTimeOffset? RetryAt { get; set; }
     public DateTimeOffset? DispatchedAt { get; set; }
+    /// <summary>How long the current attempt may wait for a farm-wide slot, when its dispatch said (placed ahead); else the farm's setting.</summary>
+    public int? SlotWaitSeconds { get; set; }
     public DateTimeOffset? AcceptedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }

@@ -96,7 +96,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
                     var now = time.GetUtcNow();
                     c.Saga.AcceptedAt = now;
                     c.Saga.WorkerInstance = c.Message.InstanceId ?? c.Saga.WorkerInstance;
-                    c.Saga.DeadlineAt = now + TimeSpan.FromSeconds(settings.Current.SlotWaitTimeoutSeconds) + o.StartMargin;
+                    c.Saga.DeadlineAt = now + StartWithin(c.Saga, settings.Current, o);
                 }),
             When(RunStarted, c => IsCurrent(c.Saga, c.Message.Attempt, c.Message.ServerId))
                 .Then(c =>
@@ -300,11 +300,21 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
     };
 
     /// <summary>
+    /// How long an accepted attempt has to start: its checkout (bounded by the Worker like a build, by maxBuildMinutes),
+    /// its wait for a farm-wide slot, and the margin. A Worker that dies meanwhile is found by its heartbeats sooner.
+    /// </summary>
+    private static TimeSpan StartWithin(BuildState saga, FarmSettings settings, SchedulerOptions options) =>
+        TimeSpan.FromMinutes(settings.MaxBuildMinutes) + TimeSpan.FromSeconds(saga.SlotWaitSeconds ?? settings.SlotWaitTimeoutSeconds) + options.StartMargin;
+
+    /// <summary>
     /// Queued → Dispatched for attempt n+1 on <paramref name="serverId"/>, made by the dispatcher on the saga's row (see
     /// <see cref="Dispatch.Dispatcher"/>): the instance changes as a saga transition would change it, and the returned
-    /// <see cref="DispatchBuild"/> goes to <see cref="WorkerQueue"/> in the same transaction.
+    /// <see cref="DispatchBuild"/> goes to <see cref="WorkerQueue"/> in the same transaction. A build
+    /// <paramref name="placedAhead"/> of a free slot may wait for one as long as the longest build runs (a slot is given
+    /// back by then unless the farm is stuck), plus the farm's slot wait.
     /// </summary>
-    public static DispatchBuild DispatchTo(BuildState saga, string serverId, DateTimeOffset now, FarmSettings settings, SchedulerOptions options)
+    public static DispatchBuild DispatchTo(BuildState saga, string serverId, DateTimeOffset now, FarmSettings settings, SchedulerOptions options,
+        bool placedAhead = false)
     {
         ArgumentNullException.ThrowIfNull(saga);
         ArgumentNullException.ThrowIfNull(settings);
@@ -320,6 +330,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
         saga.WorkerInstance = null;
         saga.RetryAt = null;
         saga.DeadlineAt = now + options.DispatchAckTimeout;
+        saga.SlotWaitSeconds = placedAhead ? settings.SlotWaitTimeoutSeconds + settings.MaxBuildMinutes * 60 : null;
         saga.Record(nameof(Dispatched), now, $"dispatched to {serverId}");
         saga.CurrentState = nameof(Dispatched);
         return new DispatchBuild
@@ -336,6 +347,7 @@ public sealed class BuildStateMachine : MassTransitStateMachine<BuildState>
             Priority = saga.Priority,
             DispatchedAt = now,
             MaxBuildMinutes = settings.MaxBuildMinutes,
+            SlotWaitTimeoutSeconds = saga.SlotWaitSeconds,
         };
     }
 

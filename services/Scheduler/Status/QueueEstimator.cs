@@ -13,7 +13,7 @@ namespace BuildFarm.Scheduler.Status;
 /// backoff ends.
 /// </summary>
 public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningBuild> running, DurationModel durations,
-    FarmSettings farm, TimeSpan agingStep, DateTimeOffset now)
+    FarmSettings farm, TimeSpan agingStep, DateTimeOffset now, int readyAhead = 0)
 {
     // One estimator answers many questions at once (a view of a long queue, see StatusReader): what it works out once
     // (the queue's order, each build's candidate servers) is kept, thread-safe.
@@ -82,7 +82,7 @@ public sealed class QueueEstimator(FarmSnapshot snapshot, IReadOnlyList<RunningB
         {
             return $"waiting to retry after an infrastructure failure ({lastReason ?? "unknown"}) until {retryAt:HH:mm:ss} UTC";
         }
-        var decision = Placement.Choose(build, snapshot.Servers, snapshot.Capacity(farm), farm.UtilizationThresholdPercent);
+        var decision = Placement.Choose(build, snapshot.Servers, snapshot.Capacity(farm, readyAhead), farm.UtilizationThresholdPercent);
         if (decision.WhyWaiting is { } why)
         {
             return position > 1 ? $"{why}; {position - 1} build(s) ahead of it" : why;

@@ -111,7 +111,8 @@ public sealed class StatusReader(NpgsqlDataSource dataSource, FarmSettingsCache 
             var durations = await DurationsAsync(connection, transaction, CancellationToken.None);
             var farm = settings.Current;
             // One estimator for the builds' questions and the queue's report: the queue is ordered once per read.
-            var estimator = new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now);
+            var estimator = new QueueEstimator(snapshot, running, durations, farm, options.Value.AgingStep, now,
+                options.Value.ReadyAhead(farm.MaxConcurrentBuilds));
             var read = new QueueView(now, snapshot, estimator, new Lazy<QueueStatusReport>(() => QueueReport(snapshot, running, estimator, farm, now)));
             lock (gate)
             {

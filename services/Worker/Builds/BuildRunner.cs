@@ -429,16 +429,20 @@ public sealed class BuildRunner : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Waits for a farm-wide slot; a wait longer than the farm's SlotWaitTimeout fails the attempt as infrastructure.</summary>
+    /// <summary>
+    /// Waits for a farm-wide slot; a wait longer than the dispatch allows (a build placed ahead of a free slot may wait
+    /// longer) or else the farm's SlotWaitTimeout fails the attempt as infrastructure.
+    /// </summary>
     private async Task<SlotLease> AcquireSlotAsync(BuildRun run)
     {
         var request = run.Request;
+        var wait = request.SlotWaitTimeoutSeconds is > 0 and var seconds ? TimeSpan.FromSeconds(seconds) : _settings.SlotWaitTimeout;
         BuildPriorities.TryParse(request.Priority, out var priority);
         using var activity = WorkerTelemetry.Source.StartActivity("build.slot");
         try
         {
             return await _semaphore.AcquireAsync(
-                new SlotRequest($"{request.BuildId}:{request.Attempt}", _options.ServerId, (int)priority, _settings.SlotWaitTimeout),
+                new SlotRequest($"{request.BuildId}:{request.Attempt}", _options.ServerId, (int)priority, wait),
                 run.StopToken).ConfigureAwait(false);
         }
         catch (SlotWaitTimeoutException ex)
