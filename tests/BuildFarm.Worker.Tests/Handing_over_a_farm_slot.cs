@@ -4,9 +4,9 @@ using BuildFarm.Worker.Builds;
 namespace BuildFarm.Worker.Tests;
 
 /// <summary>
-/// The farm-wide slot is held only while the toolchain builds and its artifacts are stored: the source is checked out
-/// while the build waits for the slot, and the slot goes back before the build root is scrubbed, so a slot handed
-/// over starts the next build's toolchain at once.
+/// The farm-wide slot is held only while the toolchain's processes run: the source is checked out while the build
+/// waits for the slot, and the slot goes back before the artifacts are stored and the build root is scrubbed, so a
+/// slot handed over starts the next build's toolchain at once.
 /// </summary>
 public sealed class Handing_over_a_farm_slot : IDisposable
 {
@@ -49,20 +49,22 @@ public sealed class Handing_over_a_farm_slot : IDisposable
     }
 
     [Fact]
-    public async Task The_slot_goes_back_once_the_artifacts_are_stored_before_the_root_is_scrubbed()
+    public async Task The_slot_goes_back_when_the_build_ended_before_its_artifacts_are_stored_and_its_root_scrubbed()
     {
         var semaphore = new FakeFarmSemaphore();
         await using var worker = new TestWorker(semaphore: semaphore);
         var request = TestWorker.Request(_repository.Url, _repository.Head, Toolchain, architecture: "x86_64");
         var root = Path.Combine(worker.MockRoots, $"{TestWorker.MockConfig}-build-{request.BuildId:D}-1");
-        var seen = new List<(bool Root, int Finished)>();
-        semaphore.OnRelease = _ => seen.Add((Directory.Exists(root), worker.Events.Of<BuildRunFinished>().Count));
+        var store = Path.Combine(worker.Directories.Path, "artifacts");
+        var seen = new List<(bool Root, int Stored, int Finished)>();
+        semaphore.OnRelease = _ => seen.Add((Directory.Exists(root),
+            Directory.Exists(store) ? Directory.EnumerateFiles(store, "*", SearchOption.AllDirectories).Count() : 0, worker.Events.Of<BuildRunFinished>().Count));
 
         var finished = await worker.BuildAsync(request);
 
         Assert.Equal(BuildRunOutcome.Succeeded, finished.Outcome);
         Assert.Contains(finished.Artifacts, a => a.Kind == "rpm");
-        Assert.Equal([(true, 0)], seen);
+        Assert.Equal([(true, 0, 0)], seen);
         Assert.False(Directory.Exists(root), "the root is scrubbed after the slot went back");
         Assert.Equal(1, semaphore.Released);
     }

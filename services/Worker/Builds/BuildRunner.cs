@@ -318,8 +318,9 @@ public sealed class BuildRunner : IHostedService, IDisposable
 
     /// <summary>
     /// The source is checked out before the farm-wide slot is asked for, so a slot handed over starts the toolchain
-    /// at once (and a source that cannot be fetched takes no slot); the slot is given back as soon as the artifacts
-    /// are stored, before the build root is scrubbed and the workspace removed (this server's own permit covers that).
+    /// at once (and a source that cannot be fetched takes no slot); the slot is given back as soon as the toolchain's
+    /// processes ended, before the artifacts are stored, the build root scrubbed and the workspace removed (this
+    /// server's own permit covers those).
     /// </summary>
     private async Task<(RunResult, long?, IReadOnlyList<Artifact>)> BuildInAsync(BuildRun run, LogPump log, string workspace, string cgroup)
     {
@@ -330,6 +331,16 @@ public sealed class BuildRunner : IHostedService, IDisposable
         var minutes = request.MaxBuildMinutes > 0 ? request.MaxBuildMinutes : _settings.MaxBuildMinutes;
         IToolchain? toolchain = null;
         SlotLease? lease = null;
+        long? fencingToken = null;
+        CancellationTokenRegistration lost = default;
+        async Task ReleaseAsync()
+        {
+            await lost.DisposeAsync().ConfigureAwait(false);
+            if (Interlocked.Exchange(ref lease, null) is { } held)
+            {
+                await held.DisposeAsync().ConfigureAwait(false);
+            }
+        }
         try
         {
             toolchain = ResolveToolchain(request);
@@ -347,7 +358,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
             context.SpecFile = FindSpec(context.CheckoutDirectory, request.SpecPath);
 
             lease = await AcquireSlotAsync(run).ConfigureAwait(false);
-            using var lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
+            fencingToken = lease.FencingToken;
+            lost = lease.Lost.Register(() => run.RequestStop(RunResult.InfrastructureFailure("build slot lease lost")));
             await run.ReportAsync(() => _events.PublishAsync(new BuildRunStarted
             {
                 BuildId = request.BuildId,
@@ -380,6 +392,8 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 result = RunResult.InfrastructureFailure(full, result.ExitCode);
             }
+            // The build's processes have ended: the next build may start while this one's artifacts are stored.
+            await ReleaseAsync().ConfigureAwait(false);
 
             var artifacts = new List<Artifact>();
             using (WorkerTelemetry.Source.StartActivity("build.artifacts"))
@@ -394,26 +408,23 @@ public sealed class BuildRunner : IHostedService, IDisposable
             {
                 result = RunResult.BuildFailure("the build succeeded but produced no binary package");
             }
-            return (result, lease.FencingToken, artifacts);
+            return (result, fencingToken, artifacts);
         }
         catch (BuildStepException ex)
         {
-            return (run.StopToken.IsCancellationRequested ? run.StopResult : ex.Result, lease?.FencingToken, []);
+            return (run.StopToken.IsCancellationRequested ? run.StopResult : ex.Result, fencingToken, []);
         }
         catch (OperationCanceledException) when (run.StopToken.IsCancellationRequested)
         {
-            return (run.StopResult, lease?.FencingToken, []);
+            return (run.StopResult, fencingToken, []);
         }
         catch (InvalidDataException ex)
         {
-            return (RunResult.BuildFailure($"an output of the build was refused: {ex.Message}"), lease?.FencingToken, []);
+            return (RunResult.BuildFailure($"an output of the build was refused: {ex.Message}"), fencingToken, []);
         }
         finally
         {
-            if (lease is not null)
-            {
-                await lease.DisposeAsync().ConfigureAwait(false);
-            }
+            await ReleaseAsync().ConfigureAwait(false);
             if (toolchain is not null)
             {
                 try
