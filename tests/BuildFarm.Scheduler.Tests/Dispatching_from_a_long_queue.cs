@@ -92,6 +92,30 @@ public sealed class Dispatching_from_a_long_queue
     }
 
     [Fact]
+    public async Task A_pass_reads_no_queue_when_no_queued_build_needs_what_the_free_servers_offer()
+    {
+        await using var farm = await SchedulerDatabase.CreateAsync(limit: 8);
+        await farm.AddServerAsync("s1", "x86_64", ["rpmbuild", "mock"], max: 4);
+        await farm.AddServerAsync("s3", "aarch64", ["rpmbuild"], max: 1);
+        await farm.AddBuildingAsync("s3", "u0");
+        // A mass rebuild for aarch64, whose one server is busy, and one build that names s3.
+        var random = new Random(3);
+        var queue = Enumerable.Range(0, 2000).Select(_ => RandomBuild(random, unplaceableShare: 0) with { TargetArchitecture = "aarch64", Toolchain = "rpmbuild" })
+            .Append(RandomBuild(random, unplaceableShare: 0) with { TargetArchitecture = "x86_64", Toolchain = "rpmbuild", RequestedServerId = "s3" })
+            .ToList();
+        await farm.AddQueuedAsync(queue);
+
+        var idle = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+        var served = RandomBuild(random, unplaceableShare: 0) with { TargetArchitecture = "x86_64", Toolchain = "mock", RequestedServerId = null, RetryAt = null, SubmittedAt = SchedulerDatabase.Now };
+        await farm.AddQueuedAsync([served]);
+        var next = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
+
+        Assert.Equal((0, 0), (idle.Placed, idle.QueueRead));
+        Assert.Equal(1, next.Placed);
+        Assert.Equal([(served.BuildId, "s1")], await farm.PlacementsAsync());
+    }
+
+    [Fact]
     public async Task A_pass_gives_no_submitter_or_project_more_builds_on_servers_than_its_cap()
     {
         await using var farm = await SchedulerDatabase.CreateAsync(limit: 12, settings: s => s with { MaxRunningPerSubmitter = 2, MaxRunningPerProject = 3 });

@@ -17,8 +17,9 @@ namespace BuildFarm.Scheduler.Dispatch;
 /// build twice or overfill a server), take the queue in <see cref="QueueOrder"/>, place each build with
 /// <see cref="Placement"/>, and dispatch it: the saga's transition to Dispatched and its <see cref="DispatchBuild"/>, for
 /// every build placed, commit in the pass's one transaction.
-/// A pass reads the queue only when a slot is free, only as far as the free slots ask, and stops as soon as no
-/// server can take another build: with 100,000 queued and a full farm it costs what it costs with none.
+/// A pass reads the queue only when a slot is free and some queued build needs only what a server with a free slot
+/// offers, only as far as the free slots ask, and stops as soon as no server can take another build: with 100,000
+/// queued and a full farm, or none of them for the servers with a free slot, it costs what it costs with none.
 /// In the automatic limit mode the limit in force (Settings puts it in Redis) is the builds running plus the free slots
 /// of servers below the utilisation threshold, within the configured bounds; a pass never places more than those free
 /// slots, so bounding it by maxConcurrentBuilds keeps it within that limit too (but for the seconds the limit takes to
@@ -74,11 +75,14 @@ public sealed class Dispatcher(
         // a slot, so when the free slots outlast that prefix, read a longer one.
         var ahead = options.Value.ReadyAhead(farm.MaxConcurrentBuilds);
         var free = FreeSlots(servers.Values, used, farm.MaxConcurrentBuilds + ahead, threshold);
+        // Nothing queued that a server with a free slot could take: no queue to read (however long it is).
+        var placeable = free > 0 && await FarmSnapshot.AnyPlaceableAsync(connection, transaction,
+            servers.Values.Where(s => s.Online && !s.Maintenance && !s.IsFull && !s.IsOverThreshold(threshold)).ToList(), now, ct);
         var perGroup = Math.Max(MinHead, 2 * free);
         var decided = new HashSet<Guid>();
         var placedNow = new List<QueuedBuild>();
         IReadOnlyDictionary<string, int>? served = null;
-        while (free > 0)
+        while (placeable && free > 0)
         {
             var (queued, complete) = await FarmSnapshot.LoadQueueHeadAsync(connection, transaction, perGroup, ct);
             read += queued.Count;
