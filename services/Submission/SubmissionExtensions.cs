@@ -51,7 +51,7 @@ public static class SubmissionExtensions
         builder.AddFarmBus(x =>
         {
             x.AddPostgresOutbox();
-            x.AddConsumer<StoreBuildLogConsumer>();
+            x.AddConsumer<StoreBuildLogConsumer>(typeof(StoreBuildLogConsumerDefinition));
             x.AddConsumer<RecordRejectionConsumer>();
             x.AddFarmSettingsListener();
         });

@@ -39,6 +39,26 @@ public sealed class Storing_a_log_in_order(SubmissionApp app)
         Assert.Equal(Enumerable.Range(0, Batches).Select(n => n * 10L), offsets);
     }
 
+    [Fact]
+    public async Task A_batch_that_overtook_the_one_before_it_waits_for_it_and_a_lost_one_leaves_a_gap()
+    {
+        var id = await LoggedBuilds.AddAsync(app.Database, "Building");
+        var bus = app.Services.GetRequiredService<IBus>();
+
+        // 3 and 2 come before 1; 4 never comes, so 5 is stored once it has waited Logs:OrderWait (2 s).
+        foreach (var n in new[] { 3, 2, 1, 5 })
+        {
+            await bus.Publish(new BuildLogAppended
+            {
+                BuildId = id, Attempt = 1, ServerId = "s1", Stream = "stdout", Sequence = n, Offset = (n - 1) * 10L,
+                Text = $"line {n:00000}\n", At = DateTimeOffset.UtcNow,
+            });
+        }
+        await Eventually.HoldsAsync(async () => (await StoredAsync(id)).Count == 4, "every batch that came is stored", TimeSpan.FromSeconds(30));
+
+        Assert.Equal([1L, 2L, 3L, 5L], await StoredAsync(id));
+    }
+
     /// <summary>The sequences of the build's stored batches in the order they were stored.</summary>
     private async Task<List<long>> StoredAsync(Guid id)
     {

@@ -18,137 +18,161 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
     /// <summary>The line stored once in place of whatever an attempt's log holds beyond <paramref name="maxBytes"/>.</summary>
     public static string TruncationMarker(long maxBytes) => $"[log truncated at {maxBytes} bytes by the farm]";
 
-    /// <summary>The build's history shows server $3 holding attempt $2 of build $1.</summary>
+    /// <summary>The build's history shows server g.s holding attempt g.a of build g.b.</summary>
     private const string HoldsAttempt = """
         EXISTS (SELECT 1 FROM build_view
-                 WHERE build_id = $1
-                   AND history @> jsonb_build_array(jsonb_build_object('attempt', $2, 'serverId', $3::text)))
+                 WHERE build_id = g.b
+                   AND history @> jsonb_build_array(jsonb_build_object('attempt', g.a, 'serverId', g.s)))
         """;
 
-    /// <summary>
-    /// Stores a batch of log text (a batch seen before is ignored) and wakes live followers. Only the server the
-    /// build's history shows holding that attempt may add to its log; a batch from any other is dropped (false).
-    /// An attempt keeps at most <paramref name="maxBytes"/> bytes of log: the batch that crosses it is kept up to it,
-    /// followed once by <see cref="TruncationMarker"/>, and every later batch of that attempt is dropped. Concurrent
-    /// batches of one attempt take turns on its <c>build_log_size</c> row, so the count is exact.
-    /// </summary>
-    public async Task<bool> AppendLogAsync(BuildLogAppended batch, long maxBytes, CancellationToken ct)
-    {
-        var text = batch.Text.Replace("\0", "", StringComparison.Ordinal);
-        var size = Encoding.UTF8.GetByteCount(text);
-        // Most batches fit: one statement locks the size row, stores, counts and notifies. The first batch of an attempt
-        // (no size row yet) and the one that crosses the cap take the transaction below.
-        await using (var command = dataSource.CreateCommand($"""
-            WITH size AS (
-                SELECT bytes, truncated FROM build_log_size WHERE build_id = $1 AND attempt = $2 AND {HoldsAttempt} FOR UPDATE),
-            stored AS (
-                INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
-                SELECT $1, $2, $4, $5, $6, $7, $8 FROM size WHERE NOT truncated AND bytes + $9 <= $10
-                ON CONFLICT DO NOTHING RETURNING build_id),
-            counted AS (
-                UPDATE build_log_size SET bytes = bytes + $9 WHERE build_id = $1 AND attempt = $2 AND EXISTS (SELECT 1 FROM stored))
-            SELECT {HoldsAttempt}, (SELECT bytes FROM size), (SELECT truncated FROM size),
-                   (SELECT count(*) FROM (SELECT pg_notify('build_log', build_id::text) FROM stored) n)
-            """))
-        {
-            command.Parameters.AddWithValue(batch.BuildId);
-            command.Parameters.AddWithValue(batch.Attempt);
-            command.Parameters.AddWithValue(batch.ServerId ?? "");
-            command.Parameters.AddWithValue(batch.Stream);
-            command.Parameters.AddWithValue(batch.Sequence);
-            command.Parameters.AddWithValue(batch.Offset);
-            command.Parameters.AddWithValue(text);
-            command.Parameters.AddWithValue(batch.At);
-            command.Parameters.AddWithValue((long)size);
-            command.Parameters.AddWithValue(maxBytes);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            if (!reader.GetBoolean(0))
-            {
-                return false;
-            }
-            if (!reader.IsDBNull(1))
-            {
-                // Stored; or dropped after the cap; or a repeat of a batch already stored (it would have fitted).
-                if (reader.GetInt64(3) > 0 || reader.GetBoolean(2) || reader.GetInt64(1) + size <= maxBytes)
-                {
-                    return true;
-                }
-            }
-        }
+    /// <summary>Stores one batch (see <see cref="AppendLogsAsync"/>): false when its server does not hold that attempt.</summary>
+    public async Task<bool> AppendLogAsync(BuildLogAppended batch, long maxBytes, CancellationToken ct) =>
+        (await AppendLogsAsync([batch], maxBytes, ct))[0];
 
+    /// <summary>
+    /// Stores batches of log text in one transaction (a batch seen before is ignored) and wakes live followers; they are
+    /// stored in the order given, so the caller gives each stream's batches in sequence. Only the server the build's
+    /// history shows holding that attempt may add to its log; a batch from any other is dropped (false at its index).
+    /// An attempt keeps at most <paramref name="maxBytes"/> bytes of log: the batch that crosses it is kept up to it,
+    /// followed once by <see cref="TruncationMarker"/>, and every later batch of that attempt is dropped. Writers take
+    /// turns on each attempt's <c>build_log_size</c> row (locked in one order, so two writers never wait on each other in
+    /// a circle), so the count is exact.
+    /// </summary>
+    public async Task<bool[]> AppendLogsAsync(IReadOnlyList<BuildLogAppended> batches, long maxBytes, CancellationToken ct)
+    {
+        var holders = batches.Select(b => (b.BuildId, b.Attempt, Server: b.ServerId ?? "")).Distinct().Order().ToArray();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        long stored;
+
+        // Who holds each attempt, its size so far (locked), and which of the batches are stored already.
+        var sizes = new Dictionary<(Guid, int, string), (long Bytes, bool Truncated)>();
+        var stored = new HashSet<(Guid, int, string, long)>();
         await using (var claim = new NpgsqlBatch(connection, transaction))
         {
+            var holderArrays = new object[] { holders.Select(h => h.BuildId).ToArray(), holders.Select(h => h.Attempt).ToArray(), holders.Select(h => h.Server).ToArray() };
             claim.BatchCommands.Add(Command($"""
-                INSERT INTO build_log_size (build_id, attempt) SELECT $1, $2 WHERE {HoldsAttempt}
+                INSERT INTO build_log_size (build_id, attempt)
+                SELECT g.b, g.a FROM unnest($1::uuid[], $2::integer[], $3::text[]) AS g(b, a, s) WHERE {HoldsAttempt}
+                 ORDER BY g.b, g.a
                 ON CONFLICT DO NOTHING
-                """, batch.BuildId, batch.Attempt, batch.ServerId ?? ""));
+                """, holderArrays));
             claim.BatchCommands.Add(Command($"""
-                SELECT bytes, truncated FROM build_log_size WHERE build_id = $1 AND attempt = $2 AND {HoldsAttempt} FOR UPDATE
-                """, batch.BuildId, batch.Attempt, batch.ServerId ?? ""));
-            // A statement of its own, so that it sees what the batch that held the lock before committed.
+                SELECT g.b, g.a, g.s, z.bytes, z.truncated
+                  FROM unnest($1::uuid[], $2::integer[], $3::text[]) AS g(b, a, s)
+                  JOIN build_log_size z ON z.build_id = g.b AND z.attempt = g.a
+                 WHERE {HoldsAttempt}
+                 ORDER BY g.b, g.a
+                   FOR UPDATE OF z
+                """, holderArrays));
+            // A statement of its own, so that it sees what the writer that held a lock before committed.
             claim.BatchCommands.Add(Command("""
-                SELECT EXISTS (SELECT 1 FROM build_log WHERE build_id = $1 AND attempt = $2 AND stream = $3 AND sequence = $4)
-                """, batch.BuildId, batch.Attempt, batch.Stream, batch.Sequence));
+                SELECT l.build_id, l.attempt, l.stream, l.sequence
+                  FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::bigint[]) AS k(b, a, st, q)
+                  JOIN build_log l ON l.build_id = k.b AND l.attempt = k.a AND l.stream = k.st AND l.sequence = k.q
+                """, batches.Select(b => b.BuildId).ToArray(), batches.Select(b => b.Attempt).ToArray(),
+                batches.Select(b => b.Stream).ToArray(), batches.Select(b => b.Sequence).ToArray()));
             await using var reader = await claim.ExecuteReaderAsync(ct);
-            if (!await reader.ReadAsync(ct))
+            while (await reader.ReadAsync(ct))
             {
-                return false;
+                sizes[(reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2))] = (reader.GetInt64(3), reader.GetBoolean(4));
             }
-            stored = reader.GetInt64(0);
-            var truncated = reader.GetBoolean(1);
             await reader.NextResultAsync(ct);
-            await reader.ReadAsync(ct);
-            if (truncated || reader.GetBoolean(0))
+            while (await reader.ReadAsync(ct))
             {
-                return true;
+                stored.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2), reader.GetInt64(3)));
             }
         }
 
-        var kept = stored + size <= maxBytes ? text : Utf8Prefix(text, (int)Math.Max(0, maxBytes - stored));
-        var keptBytes = kept.Length == text.Length ? size : Encoding.UTF8.GetByteCount(kept);
-        await using (var store = new NpgsqlBatch(connection, transaction))
+        var held = new bool[batches.Count];
+        var rows = new List<(Guid BuildId, int Attempt, string Stream, long Sequence, long Offset, string Text, DateTimeOffset At)>();
+        var grown = new Dictionary<(Guid BuildId, int Attempt), (long Bytes, bool Truncating)>();
+        for (var i = 0; i < batches.Count; i++)
         {
+            var batch = batches[i];
+            var holder = (batch.BuildId, batch.Attempt, batch.ServerId ?? "");
+            if (!sizes.TryGetValue(holder, out var size))
+            {
+                continue;
+            }
+            held[i] = true;
+            // Stored before, or dropped after the cap.
+            if (size.Truncated || !stored.Add((batch.BuildId, batch.Attempt, batch.Stream, batch.Sequence)))
+            {
+                continue;
+            }
+            var text = batch.Text.Replace("\0", "", StringComparison.Ordinal);
+            var bytes = Encoding.UTF8.GetByteCount(text);
+            var kept = size.Bytes + bytes <= maxBytes ? text : Utf8Prefix(text, (int)Math.Max(0, maxBytes - size.Bytes));
+            var keptBytes = kept.Length == text.Length ? bytes : Encoding.UTF8.GetByteCount(kept);
             if (kept.Length > 0)
             {
-                store.BatchCommands.Add(Command("""
-                    INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, batch.BuildId, batch.Attempt, batch.Stream, batch.Sequence, batch.Offset, kept, batch.At));
+                rows.Add((batch.BuildId, batch.Attempt, batch.Stream, batch.Sequence, batch.Offset, kept, batch.At));
             }
-            var truncating = keptBytes < size;
+            var truncating = keptBytes < bytes;
             if (truncating)
             {
                 // The marker goes last in the stream that crossed the cap, on a line of its own.
                 var marker = (kept.EndsWith('\n') ? "" : "\n") + TruncationMarker(maxBytes) + "\n";
-                store.BatchCommands.Add(Command("""
-                    INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                    """, batch.BuildId, batch.Attempt, batch.Stream, long.MaxValue, batch.Offset + keptBytes, marker, batch.At));
+                rows.Add((batch.BuildId, batch.Attempt, batch.Stream, long.MaxValue, batch.Offset + keptBytes, marker, batch.At));
             }
+            sizes[holder] = (size.Bytes + keptBytes, truncating);
+            grown.TryGetValue((batch.BuildId, batch.Attempt), out var growth);
+            grown[(batch.BuildId, batch.Attempt)] = (growth.Bytes + keptBytes, growth.Truncating || truncating);
+        }
+
+        if (grown.Count > 0)
+        {
+            await using var store = new NpgsqlBatch(connection, transaction);
+            if (rows.Count > 0)
+            {
+                store.BatchCommands.Add(Command("""
+                    INSERT INTO build_log (build_id, attempt, stream, sequence, byte_offset, text, at)
+                    SELECT r.b, r.a, r.st, r.q, r.o, r.t, r.at
+                      FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::timestamptz[])
+                           WITH ORDINALITY AS r(b, a, st, q, o, t, at, n)
+                     ORDER BY r.n
+                    """, rows.Select(r => r.BuildId).ToArray(), rows.Select(r => r.Attempt).ToArray(), rows.Select(r => r.Stream).ToArray(),
+                    rows.Select(r => r.Sequence).ToArray(), rows.Select(r => r.Offset).ToArray(), rows.Select(r => r.Text).ToArray(),
+                    rows.Select(r => r.At.ToUniversalTime()).ToArray()));
+            }
+            var growth = grown.ToArray();
             store.BatchCommands.Add(Command("""
-                UPDATE build_log_size SET bytes = bytes + $3, truncated = $4 WHERE build_id = $1 AND attempt = $2
-                """, batch.BuildId, batch.Attempt, (long)keptBytes, truncating));
-            store.BatchCommands.Add(Command("SELECT pg_notify('build_log', $1::text)", batch.BuildId.ToString()));
+                UPDATE build_log_size z SET bytes = z.bytes + g.bytes, truncated = z.truncated OR g.truncating
+                  FROM unnest($1::uuid[], $2::integer[], $3::bigint[], $4::boolean[]) AS g(b, a, bytes, truncating)
+                 WHERE z.build_id = g.b AND z.attempt = g.a
+                """, growth.Select(g => g.Key.BuildId).ToArray(), growth.Select(g => g.Key.Attempt).ToArray(),
+                growth.Select(g => g.Value.Bytes).ToArray(), growth.Select(g => g.Value.Truncating).ToArray()));
+            store.BatchCommands.Add(Command("SELECT pg_notify('build_log', b::text) FROM unnest($1::uuid[]) AS b",
+                rows.Select(r => r.BuildId).Distinct().ToArray()));
             await store.ExecuteNonQueryAsync(ct);
         }
         await transaction.CommitAsync(ct);
-        return true;
+        return held;
     }
 
-    /// <summary>Whether the batch <paramref name="sequence"/> of the stream is stored, or the attempt's log was cut (nothing more will be).</summary>
-    public async Task<bool> HasStoredAsync(Guid buildId, int attempt, string stream, long sequence, CancellationToken ct)
+    /// <summary>
+    /// Which of these batches (build, attempt, stream, sequence) are stored, counting as stored every batch of an attempt
+    /// whose log was cut (nothing more of it will be).
+    /// </summary>
+    public async Task<HashSet<(Guid BuildId, int Attempt, string Stream, long Sequence)>> StoredAmongAsync(
+        IReadOnlyList<(Guid BuildId, int Attempt, string Stream, long Sequence)> batches, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT EXISTS (SELECT 1 FROM build_log WHERE build_id = $1 AND attempt = $2 AND stream = $3 AND sequence = $4)
-                OR EXISTS (SELECT 1 FROM build_log_size WHERE build_id = $1 AND attempt = $2 AND truncated)
+            SELECT k.b, k.a, k.st, k.q FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::bigint[]) AS k(b, a, st, q)
+             WHERE EXISTS (SELECT 1 FROM build_log WHERE build_id = k.b AND attempt = k.a AND stream = k.st AND sequence = k.q)
+                OR EXISTS (SELECT 1 FROM build_log_size WHERE build_id = k.b AND attempt = k.a AND truncated)
             """);
-        command.Parameters.AddWithValue(buildId);
-        command.Parameters.AddWithValue(attempt);
-        command.Parameters.AddWithValue(stream);
-        command.Parameters.AddWithValue(sequence);
-        return (bool)(await command.ExecuteScalarAsync(ct))!;
+        command.Parameters.AddWithValue(batches.Select(b => b.BuildId).ToArray());
+        command.Parameters.AddWithValue(batches.Select(b => b.Attempt).ToArray());
+        command.Parameters.AddWithValue(batches.Select(b => b.Stream).ToArray());
+        command.Parameters.AddWithValue(batches.Select(b => b.Sequence).ToArray());
+        var stored = new HashSet<(Guid, int, string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            stored.Add((reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2), reader.GetInt64(3)));
+        }
+        return stored;
     }
 
     private static NpgsqlBatchCommand Command(string sql, params object[] values)

@@ -4,7 +4,7 @@ public static class LogsExtensions
 {
     /// <summary>
     /// Build logs: <see cref="LogStore"/>, the live followers' <see cref="LogNotifier"/> (a hosted service) and
-    /// <see cref="LogFollowers"/>, options of section "Logs". The <see cref="StoreBuildLogConsumer"/> is added with the
+    /// <see cref="LogFollowers"/>, the consumers' <see cref="LogWriter"/> (a hosted service), options of section "Logs". The <see cref="StoreBuildLogConsumer"/> is added with the
     /// bus (AddSubmission), the endpoints with <see cref="LogsApi.MapLogsApi"/>. Relies on the NpgsqlDataSource and the
     /// migrations (build_log, build_log_size) that AddSubmission registers.
     /// </summary>
@@ -15,6 +15,8 @@ public static class LogsExtensions
         builder.Services.AddSingleton<LogFollowers>();
         builder.Services.AddSingleton<LogNotifier>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LogNotifier>());
+        builder.Services.AddSingleton<LogWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LogWriter>());
         return builder;
     }
 }

@@ -12,8 +12,9 @@ public sealed class LogsOptions
     public int MaxFollowersPerUser { get; set; } = 10;
 
     /// <summary>
-    /// How long a batch of log waits for the batch before it in its stream to be stored (batches are consumed in
-    /// parallel, so one may overtake the one before it); after that it is stored anyway (a batch the Worker lost leaves a gap).
+    /// How long a batch of log waits, from its arrival, for the batch before it in its stream to be stored (batches are
+    /// consumed in parallel, so one may overtake the one before it); after that it is stored anyway (a batch the Worker
+    /// lost leaves a gap).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Logs:OrderWait must be between 0 and 1 min.")]
     public TimeSpan OrderWait { get; set; } = TimeSpan.FromSeconds(2);
