@@ -30,9 +30,9 @@ public sealed class Applying_migrations : IAsyncLifetime
         var first = await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
         var second = await PostgresMigrator.ApplyAsync(dataSource, typeof(PostgresOutbox).Assembly, CancellationToken.None);
 
-        Assert.Equal(["0001_outbox.sql", "0002_outbox_owner.sql"], first);
+        Assert.Equal(["0001_outbox.sql", "0002_outbox_owner.sql", "0003_outbox_pending_order.sql"], first);
         Assert.Empty(second);
-        Assert.Equal(2, await Count(dataSource, "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(3, await Count(dataSource, "SELECT count(*) FROM schema_migrations"));
     }
 
     [Fact]
@@ -49,8 +49,8 @@ public sealed class Applying_migrations : IAsyncLifetime
                 return applied;
             })));
 
-            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql", "0002_outbox_owner.sql", "0003_counter_count.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
-            Assert.Equal(5, await Count(dataSources[0], "SELECT count(*) FROM schema_migrations"));
+            Assert.Equal(["0001_counter_state.sql", "0001_outbox.sql", "0002_counter_note.sql", "0002_outbox_owner.sql", "0003_counter_count.sql", "0003_outbox_pending_order.sql"], runs.SelectMany(r => r).Order(StringComparer.Ordinal));
+            Assert.Equal(6, await Count(dataSources[0], "SELECT count(*) FROM schema_migrations"));
             Assert.Equal(0, await Count(dataSources[0], "SELECT count(*) FROM counter_state"));
         }
         finally

@@ -16,19 +16,22 @@ internal static class OutboxStore
     /// Claims up to <paramref name="maxSources"/> sources for this transaction and returns their pending messages
     /// (at most <paramref name="batchSize"/>) in id order. A source is claimed by locking its oldest pending row
     /// (<c>FOR UPDATE SKIP LOCKED</c>): another relay skips that source until this transaction ends, so the
-    /// messages of one source are delivered in order while different sources are relayed in parallel.
+    /// messages of one source are delivered in order while different sources are relayed in parallel. The oldest rows
+    /// are walked in id order (index <c>outbox_message_pending_order</c>) until enough sources are found, so a claim costs
+    /// the same with 10 or 100,000 pending rows.
     /// </summary>
     public static async Task<List<StoredOutboxMessage>> ClaimAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string owner, int maxSources, int batchSize, CancellationToken cancellationToken)
     {
         var sources = new List<string>();
         await using (var claim = new NpgsqlCommand("""
-            SELECT source FROM outbox_message
-            WHERE owner = $2 AND delivered_at IS NULL AND available_at <= now()
-              AND id IN (SELECT min(id) FROM outbox_message WHERE owner = $2 AND delivered_at IS NULL GROUP BY source)
-            ORDER BY id
+            SELECT o.source FROM outbox_message o
+            WHERE o.owner = $2 AND o.delivered_at IS NULL AND o.available_at <= now()
+              AND NOT EXISTS (SELECT 1 FROM outbox_message p
+                               WHERE p.owner = $2 AND p.source = o.source AND p.delivered_at IS NULL AND p.id < o.id)
+            ORDER BY o.id
             LIMIT $1
-            FOR UPDATE SKIP LOCKED
+            FOR UPDATE OF o SKIP LOCKED
             """, connection, transaction))
         {
             claim.Parameters.Add(new NpgsqlParameter { Value = maxSources });
