@@ -106,13 +106,20 @@ public sealed class Dispatching_from_a_long_queue
         await farm.AddQueuedAsync(queue);
 
         var idle = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
-        var served = RandomBuild(random, unplaceableShare: 0) with { TargetArchitecture = "x86_64", Toolchain = "mock", RequestedServerId = null, RetryAt = null, SubmittedAt = SchedulerDatabase.Now };
+        // Urgent, from a submitter that has had no turn yet: among the first of the order.
+        var served = RandomBuild(random, unplaceableShare: 0) with
+        {
+            Priority = BuildPriority.Urgent, SubmittedBy = "probe", TargetArchitecture = "x86_64", Toolchain = "mock", RequestedServerId = null, RetryAt = null, SubmittedAt = SchedulerDatabase.Now,
+        };
         await farm.AddQueuedAsync([served]);
         var next = await farm.Dispatcher.RunPassAsync(CancellationToken.None);
 
         Assert.Equal((0, 0), (idle.Placed, idle.QueueRead));
         Assert.Equal(1, next.Placed);
         Assert.Equal([(served.BuildId, "s1")], await farm.PlacementsAsync());
+        // s1 still has free slots, but nothing left in the queue could use them: the pass read the head of the queue
+        // (16 builds of each submitter and priority), where it found the one, and no more of it.
+        Assert.InRange(next.QueueRead, 1, queue.Count / 2);
     }
 
     [Fact]

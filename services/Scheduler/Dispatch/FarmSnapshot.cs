@@ -214,14 +214,14 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
         return (bySubmitter, byProject);
     }
 
-    /// <summary>When the next retry backoff of a queued build ends after <paramref name="now"/>, if any does.</summary>
     /// <summary>
-    /// Whether any queued build, out of its backoff, needs only what a server in <paramref name="open"/> (servers with a
-    /// free slot) offers: one look-up per (architecture, toolchain) through <c>build_state_queue_target</c>. True may be
-    /// too hopeful (the pair from two servers); false is certain, and the pass then reads no queue at all.
+    /// Whether any queued build, out of its backoff and not among <paramref name="except"/> (those a pass has already
+    /// decided on), needs only what a server in <paramref name="open"/> (servers with a free slot) offers: one look-up
+    /// per (architecture, toolchain) through <c>build_state_queue_target</c>. True may be too hopeful (the pair from two
+    /// servers); false is certain, and the pass then reads no (more) queue.
     /// </summary>
     public static async Task<bool> AnyPlaceableAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyCollection<ServerSnapshot> open, DateTimeOffset now, CancellationToken ct)
+        IReadOnlyCollection<ServerSnapshot> open, DateTimeOffset now, CancellationToken ct, IReadOnlyCollection<Guid>? except = null)
     {
         if (open.Count == 0)
         {
@@ -233,15 +233,18 @@ public sealed record FarmSnapshot(IReadOnlyList<ServerSnapshot> Servers, IReadOn
                  WHERE s.current_state = {Queued}
                    AND s.architecture = ANY(@architectures) AND s.toolchain = ANY(@toolchains)
                    AND (s.requested_server_id IS NULL OR s.requested_server_id = ANY(@servers))
-                   AND (s.retry_at IS NULL OR s.retry_at <= @now))
+                   AND (s.retry_at IS NULL OR s.retry_at <= @now)
+                   AND NOT (s.correlation_id = ANY(@except)))
             """, connection, transaction);
         command.Parameters.AddWithValue("architectures", open.SelectMany(s => s.Architectures).Distinct(StringComparer.Ordinal).ToArray());
         command.Parameters.AddWithValue("toolchains", open.SelectMany(s => s.Toolchains).Distinct(StringComparer.Ordinal).ToArray());
         command.Parameters.AddWithValue("servers", open.Select(s => s.ServerId).ToArray());
         command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("except", except?.ToArray() ?? []);
         return await command.ExecuteScalarAsync(ct) is true;
     }
 
+    /// <summary>When the next retry backoff of a queued build ends after <paramref name="now"/>, if any does.</summary>
     public static async Task<DateTimeOffset?> NextRetryAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
