@@ -61,7 +61,10 @@ public sealed class SchedulerOptions
     /// <summary>How many builds may wait placed ahead under a farm-wide limit of <paramref name="limit"/>.</summary>
     public int ReadyAhead(int limit) => ReadyAheadPercent == 0 || limit <= 0 ? 0 : Math.Max(1, (int)Math.Ceiling(limit * ReadyAheadPercent / 100.0));
 
-    /// <summary>How old the last read of a long queue may be when a status question is answered from it.</summary>
+    /// <summary>
+    /// How old the last read of a long queue may be when a status question is answered from it (at least ten times what
+    /// that read took, so that reading a very long queue takes at most a tenth of a core).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan StatusViewMaxAge { get; set; } = TimeSpan.FromSeconds(1);
 }

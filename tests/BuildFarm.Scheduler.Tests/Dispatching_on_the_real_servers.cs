@@ -21,6 +21,12 @@ public sealed class Dispatching_on_the_real_servers
         await farm.WaitUntilAsync(async () => await farm.CountAsync("Completed") == requests.Count, "all 40 builds completed");
 
         var dispatches = farm.Dispatches.ToList();
+        var twice = new List<string>();
+        foreach (var build in dispatches.GroupBy(d => d.BuildId).Where(g => g.Count() > 1))
+        {
+            twice.Add($"{build.Key} attempts {string.Join("/", build.Select(d => d.Attempt))}: {string.Join(" | ", await farm.HistoryAsync(build.Key))}");
+        }
+        Assert.True(twice.Count == 0, "dispatched more than once:\n" + string.Join("\n", twice));
         Assert.Equal(requests.Count, dispatches.Count);
         Assert.Equal(requests.Select(r => r.BuildId).Order(), dispatches.Select(d => d.BuildId).Order());
         Assert.All(dispatches, d => Assert.Equal(1, d.Attempt));
