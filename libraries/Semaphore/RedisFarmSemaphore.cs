@@ -230,7 +230,36 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            _logger.LogWarning(e, "Releasing the build slot of {HolderId} failed; it frees itself when its lease expires", lease.HolderId);
+            _logger.LogWarning(e, "Releasing the build slot of {HolderId} failed; tried again until Redis answers or its lease expires", lease.HolderId);
+            _ = Task.Run(() => ReleaseWhenReachableAsync(lease));
+        }
+    }
+
+    /// <summary>
+    /// A slot given back while Redis was away goes back as soon as Redis answers again, not only when its lease expires (a
+    /// farm of four slots would otherwise lose each one for up to a lease's ttl). The fencing token keeps this from
+    /// releasing anyone else's slot; once the lease would have expired there is nothing left to give back.
+    /// </summary>
+    private async Task ReleaseWhenReachableAsync(RedisSlotLease lease)
+    {
+        var pause = TimeSpan.FromMilliseconds(250);
+        while (Stopwatch.GetTimestamp() < lease.ValidUntil && !_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(pause, _stopping.Token).ConfigureAwait(false);
+                await _redis.EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
+                _logger.LogInformation("Released the build slot of {HolderId} once Redis answered again", lease.HolderId);
+                return;
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
         }
     }
 

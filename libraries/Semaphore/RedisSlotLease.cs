@@ -54,6 +54,9 @@ internal sealed class RedisSlotLease : SlotLease
 
     public override CancellationToken Lost => _lost.Token;
 
+    /// <summary>Until when (Stopwatch ticks) Redis keeps the slot without another renewal: its last renewal's send time plus the ttl.</summary>
+    internal long ValidUntil => Volatile.Read(ref _validUntil);
+
     public bool IsHeld => Volatile.Read(ref _state) == Held;
 
     /// <summary>True while it asks for its slot again after Redis lost its data.</summary>

@@ -30,6 +30,27 @@ public sealed class A_redis_restarted
     }
 
     [Fact]
+    public async Task With_its_append_only_file_a_slot_given_back_while_it_was_down_goes_back_when_it_answers()
+    {
+        await using var redis = await FarmRedis.StartAsync();
+        var settings = await redis.AddAdminAsync();
+        // A ttl far longer than the wait below: the slot must go back because it was released, not because it expired.
+        var worker = await redis.AddInstanceAsync(o => o.LeaseTtl = TimeSpan.FromSeconds(90));
+        await settings.SetLimitAsync(2);
+        var given = await worker.AcquireAsync(SemaphoreScope.Request("build-1:1"), CancellationToken.None);
+        await using var kept = await worker.AcquireAsync(SemaphoreScope.Request("build-2:1"), CancellationToken.None);
+
+        await redis.KillAsync();
+        await given.DisposeAsync();
+        await redis.StartAgainAsync(loseData: false);
+
+        IReadOnlyList<string> holders = [];
+        await Eventually.HoldsAsync(async () => (holders = [.. (await FarmRedis.WhenReachableAsync(settings.GetHoldersAsync)).Select(h => h.HolderId)]).SequenceEqual(["build-2:1"]),
+            "only the slot still held is taken", TimeSpan.FromSeconds(30), () => string.Join(", ", holders));
+        Assert.False(kept.Lost.IsCancellationRequested);
+    }
+
+    [Fact]
     public async Task Without_its_data_issues_fencing_tokens_larger_than_every_earlier_one()
     {
         await using var redis = await FarmRedis.StartAsync();

@@ -65,12 +65,24 @@ internal sealed class FarmRedis : IAsyncDisposable
     /// <summary>kill -9 of the server, then a start as ./farm does it; <paramref name="loseData"/> deletes its files first.</summary>
     public async Task KillAndStartAsync(bool loseData)
     {
+        await KillAsync();
+        await StartAgainAsync(loseData);
+    }
+
+    /// <summary>kill -9 of the server.</summary>
+    public async Task KillAsync()
+    {
         var pid = int.Parse((await File.ReadAllTextAsync(Path.Combine(_state, "redis", "redis.pid"))).Trim(), CultureInfo.InvariantCulture);
         using (var process = Process.GetProcessById(pid))
         {
             process.Kill();
             await process.WaitForExitAsync().WaitAsync(SemaphoreScope.Patience);
         }
+    }
+
+    /// <summary>Starts the killed server again as ./farm does it; <paramref name="loseData"/> deletes its files first.</summary>
+    public async Task StartAgainAsync(bool loseData)
+    {
         if (loseData)
         {
             foreach (var entry in new DirectoryInfo(Path.Combine(_state, "redis")).EnumerateFileSystemInfos())
