@@ -293,6 +293,8 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
     /// <summary>The most attempts it ever ran at once.</summary>
     public int Peak { get; private set; }
 
+    private readonly List<string> timeline = [];
+
     /// <summary>True the first time this attempt of the build is delivered here.</summary>
     public bool FirstDelivery(Guid buildId, int attempt)
     {
@@ -308,6 +310,7 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
         {
             active.Add((buildId, attempt));
             Peak = Math.Max(Peak, active.Count);
+            timeline.Add($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} begin {buildId} attempt {attempt}: {active.Count} running");
         }
     }
 
@@ -316,6 +319,16 @@ public sealed class FakeServer(string id, int max, string architecture = "x86_64
         lock (active)
         {
             active.Remove((buildId, attempt));
+            timeline.Add($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} end {buildId} attempt {attempt}: {active.Count} running");
+        }
+    }
+
+    /// <summary>What began and ended here, in order (for a failing test's message).</summary>
+    public string Timeline()
+    {
+        lock (active)
+        {
+            return $"{Id}:\n  " + string.Join("\n  ", timeline);
         }
     }
 
