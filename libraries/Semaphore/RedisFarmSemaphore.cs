@@ -224,42 +224,51 @@ public sealed class RedisFarmSemaphore : IFarmSemaphore, IAsyncDisposable
             return;
         }
         _metrics.Holders.Add(-1);
+        if (await TryReleaseAsync(lease).ConfigureAwait(false) is { } failure)
+        {
+            _logger.LogWarning(failure, "Releasing the build slot of {HolderId} failed; tried again until Redis answers or its lease expires", lease.HolderId);
+            _ = Task.Run(() => ReleaseWhenReachableAsync(lease));
+        }
+    }
+
+    /// <summary>Gives the lease's slot back (the fencing token keeps it from releasing anyone else's); the failure, if Redis did not answer.</summary>
+    private async Task<Exception?> TryReleaseAsync(RedisSlotLease lease)
+    {
         try
         {
             await _redis.EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
+            return null;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            _logger.LogWarning(e, "Releasing the build slot of {HolderId} failed; tried again until Redis answers or its lease expires", lease.HolderId);
-            _ = Task.Run(() => ReleaseWhenReachableAsync(lease));
+            return e;
         }
     }
 
     /// <summary>
     /// A slot given back while Redis was away goes back as soon as Redis answers again, not only when its lease expires (a
-    /// farm of four slots would otherwise lose each one for up to a lease's ttl). The fencing token keeps this from
-    /// releasing anyone else's slot; once the lease would have expired there is nothing left to give back.
+    /// farm of four slots would otherwise lose each one for up to a lease's ttl); once the lease would have expired there
+    /// is nothing left to give back.
     /// </summary>
     private async Task ReleaseWhenReachableAsync(RedisSlotLease lease)
     {
         var pause = TimeSpan.FromMilliseconds(250);
-        while (Stopwatch.GetTimestamp() < lease.ValidUntil && !_stopping.IsCancellationRequested)
+        while (Stopwatch.GetTimestamp() < lease.ValidUntil)
         {
             try
             {
                 await Task.Delay(pause, _stopping.Token).ConfigureAwait(false);
-                await _redis.EvaluateAsync(SemaphoreScript.Release, lease.HolderId, lease.FencingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (await TryReleaseAsync(lease).ConfigureAwait(false) is null)
+            {
                 _logger.LogInformation("Released the build slot of {HolderId} once Redis answered again", lease.HolderId);
                 return;
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
-            }
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
         }
     }
 

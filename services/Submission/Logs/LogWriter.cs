@@ -150,16 +150,15 @@ public sealed class LogWriter(LogStore store, LogNotifier notifier, FarmSettings
             foreach (var entry in stream.OrderBy(e => e.Batch.Sequence))
             {
                 var sequence = entry.Batch.Sequence;
-                var mayGo = sequence <= next
-                    || storedBefore.Contains((stream.Key.BuildId, stream.Key.Attempt, stream.Key.Stream, sequence - 1))
-                    || now - entry.Arrived >= orderWait;
-                if (!mayGo)
+                var afterPredecessor = sequence <= next
+                    || storedBefore.Contains((stream.Key.BuildId, stream.Key.Attempt, stream.Key.Stream, sequence - 1));
+                if (!afterPredecessor && now - entry.Arrived < orderWait)
                 {
                     // This one and the rest of its stream wait for the gap before it to fill.
                     waiting.AddRange(stream.Where(e => e.Batch.Sequence >= sequence));
                     break;
                 }
-                if (sequence > next && now - entry.Arrived >= orderWait && !storedBefore.Contains((stream.Key.BuildId, stream.Key.Attempt, stream.Key.Stream, sequence - 1)))
+                if (!afterPredecessor)
                 {
                     logger.LogInformation("Stored log batch {Sequence} of build {BuildId} attempt {Attempt} {Stream} without the one before it (not here within {Wait})",
                         sequence, stream.Key.BuildId, stream.Key.Attempt, stream.Key.Stream, options.Value.OrderWait);
